@@ -1,0 +1,94 @@
+// Package v1beta1 contains the input type for this Function.
+// +kubebuilder:object:generate=true
+// +groupName=kmsbackend.fn.example.org
+// +versionName=v1beta1
+package v1beta1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// This isn't a custom resource, in the sense that we never install its CRD.
+// It is a KRM-like object, so we generate a CRD to describe its schema.
+
+// Input holds a platform team's guardrails for KmsBackend claims: defaults
+// applied when a claim leaves a field unset, how the key policy is built, and
+// limits every claim must respect. Every field is optional.
+// +kubebuilder:object:root=true
+// +kubebuilder:storageversion
+// +kubebuilder:resource:categories=crossplane
+type Input struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Defaults fill fields that a claim leaves unset.
+	// +optional
+	Defaults *Defaults `json:"defaults,omitempty"`
+
+	// Policy controls how the key policy is built.
+	// +optional
+	Policy *Policy `json:"policy,omitempty"`
+
+	// Guardrails are limits that every claim must respect.
+	// +optional
+	Guardrails *Guardrails `json:"guardrails,omitempty"`
+}
+
+// Defaults are used when a claim does not set the field itself.
+type Defaults struct {
+	// Region is the AWS region of claims that name none, e.g. eu-west-1.
+	// +optional
+	Region *string `json:"region,omitempty"`
+
+	// ProviderConfigName is the provider-aws ProviderConfig of claims that
+	// name none. Without it the ProviderConfig named "default" is used.
+	// +optional
+	ProviderConfigName *string `json:"providerConfigName,omitempty"`
+
+	// DeletionWindowInDays replaces the default of 30 days.
+	// +kubebuilder:validation:Minimum=7
+	// +kubebuilder:validation:Maximum=30
+	// +optional
+	DeletionWindowInDays *int64 `json:"deletionWindowInDays,omitempty"`
+
+	// EnableKeyRotation replaces the default of true.
+	// +optional
+	EnableKeyRotation *bool `json:"enableKeyRotation,omitempty"`
+
+	// Tags are merged under a claim's tags: a claim's tag wins over a default
+	// tag with the same key.
+	// +optional
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+// Policy controls how the key policy is built.
+type Policy struct {
+	// IncludeAccountRoot keeps the EnableIAMUserPermissions statement, which
+	// lets IAM policies of the account grant access to the key. Defaults to
+	// true; set false for keys whose access is governed by the key policy
+	// alone.
+	// +optional
+	IncludeAccountRoot *bool `json:"includeAccountRoot,omitempty"`
+
+	// AccountID is the 12-digit account whose root the
+	// EnableIAMUserPermissions statement names. Required when a claim's
+	// admin users span several accounts; otherwise their account is used.
+	// +kubebuilder:validation:Pattern=`^[0-9]{12}$`
+	// +optional
+	AccountID *string `json:"accountId,omitempty"`
+}
+
+// Guardrails are limits that every claim must respect.
+type Guardrails struct {
+	// AllowedAccountIDs, when set, lists the only accounts whose principals a
+	// claim may name.
+	// +optional
+	AllowedAccountIDs []string `json:"allowedAccountIds,omitempty"`
+
+	// MinDeletionWindowInDays raises the lowest deletion window a claim may
+	// ask for above the AWS minimum of 7 days.
+	// +kubebuilder:validation:Minimum=7
+	// +kubebuilder:validation:Maximum=30
+	// +optional
+	MinDeletionWindowInDays *int64 `json:"minDeletionWindowInDays,omitempty"`
+}

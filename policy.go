@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// maxPolicyBytes is the KMS limit on the size of a key policy.
+const maxPolicyBytes = 32768
+
+// Actions of the statements. They cover Vault's awskms seal (Encrypt,
+// Decrypt, DescribeKey), S3 SSE-KMS (GenerateDataKey*, Decrypt) and the
+// grants EBS and RDS create on a user's behalf.
+var (
+	adminActions = []string{"kms:*"}
+	userActions  = []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+	grantActions = []string{"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
+)
+
+// PolicyDocument is an IAM policy document. Field order is the order of the
+// JSON, so the same claim always gives the same bytes.
+type PolicyDocument struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+// Statement is one statement of a key policy.
+type Statement struct {
+	Sid       string                       `json:"Sid"`
+	Effect    string                       `json:"Effect"`
+	Principal Principals                   `json:"Principal"`
+	Action    []string                     `json:"Action"`
+	Resource  string                       `json:"Resource"`
+	Condition map[string]map[string]string `json:"Condition,omitempty"`
+}
+
+// Principals names the AWS principals a statement applies to.
+type Principals struct {
+	AWS []string `json:"AWS"`
+}
+
+// KeyPolicy returns the key policy of SPEC section 4 for a claim.
+func KeyPolicy(c Claim) PolicyDocument {
+	stmts := make([]Statement, 0, 4)
+	if c.AccountRoot != "" {
+		stmts = append(stmts, allow("EnableIAMUserPermissions", []string{c.AccountRoot}, adminActions))
+	}
+	grants := allow("KeyUsersPersistentResourceGrants", c.StandardUsers, grantActions)
+	grants.Condition = map[string]map[string]string{"Bool": {"kms:GrantIsForAWSResource": "true"}}
+	stmts = append(stmts,
+		allow("KeyAdministrators", c.AdminUsers, adminActions),
+		allow("KeyUsers", c.StandardUsers, userActions),
+		grants,
+	)
+	return PolicyDocument{Version: "2012-10-17", Statement: stmts}
+}
+
+func allow(sid string, principals, actions []string) Statement {
+	return Statement{Sid: sid, Effect: "Allow", Principal: Principals{AWS: principals}, Action: actions, Resource: "*"}
+}
+
+// Marshal returns the policy as compact JSON. Principals arrive sorted from
+// Resolve and maps marshal in key order, so equal claims give equal bytes.
+func (d PolicyDocument) Marshal() (string, error) {
+	b, err := json.Marshal(d)
+	return string(b), err
+}
+
+// CheckPolicySize refuses a policy over the KMS limit, which a claim reaches
+// only with hundreds of principals.
+func CheckPolicySize(policy string) field.ErrorList {
+	if len(policy) <= maxPolicyBytes {
+		return nil
+	}
+	return field.ErrorList{field.Forbidden(specPath, fmt.Sprintf(
+		"the key policy computed from adminUsers and standardUsers would be %d bytes, over the KMS limit of %d; name fewer principals, e.g. a role instead of its users",
+		len(policy), maxPolicyBytes))}
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/example/function-kms-backend/input/v1beta1"
+)
+
+// Defaults of SPEC section 2, used when neither the claim nor the function's
+// input sets a field.
+const (
+	defaultDeletionWindowInDays = 30
+	defaultProviderConfigName   = "default"
+	minDeletionWindowInDays     = 7
+	maxDeletionWindowInDays     = 30
+)
+
+// Settings are a platform team's defaults and guardrails, read from the
+// function's input, with the built-in defaults filled in.
+type Settings struct {
+	Region                  string
+	ProviderConfigName      string
+	DeletionWindowInDays    int64
+	EnableKeyRotation       bool
+	Tags                    map[string]string
+	IncludeAccountRoot      bool
+	AccountID               string
+	AllowedAccountIDs       []string
+	MinDeletionWindowInDays int64
+}
+
+// inputPath is the field path every input error starts with.
+var inputPath = field.NewPath("input")
+
+// ParseInput checks the function's input and returns the settings it gives.
+// Its errors are the platform team's to fix, so they name input fields.
+func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
+	s := Settings{
+		ProviderConfigName:      defaultProviderConfigName,
+		DeletionWindowInDays:    defaultDeletionWindowInDays,
+		EnableKeyRotation:       true,
+		IncludeAccountRoot:      true,
+		MinDeletionWindowInDays: minDeletionWindowInDays,
+	}
+	var errs field.ErrorList
+
+	if g := in.Guardrails; g != nil {
+		p := inputPath.Child("guardrails")
+		for i, id := range g.AllowedAccountIDs {
+			if !IsAccountID(id) {
+				errs = append(errs, field.Invalid(p.Child("allowedAccountIds").Index(i), id, "must be a 12-digit AWS account id"))
+			}
+		}
+		s.AllowedAccountIDs = g.AllowedAccountIDs
+		if m := g.MinDeletionWindowInDays; m != nil {
+			if *m < minDeletionWindowInDays || *m > maxDeletionWindowInDays {
+				errs = append(errs, field.Invalid(p.Child("minDeletionWindowInDays"), *m, betweenMsg(minDeletionWindowInDays, maxDeletionWindowInDays)))
+			} else {
+				s.MinDeletionWindowInDays = *m
+			}
+		}
+	}
+
+	if d := in.Defaults; d != nil {
+		p := inputPath.Child("defaults")
+		if d.Region != nil {
+			if msg := checkRegion(*d.Region); msg != "" {
+				errs = append(errs, field.Invalid(p.Child("region"), *d.Region, msg))
+			}
+			s.Region = *d.Region
+		}
+		if d.ProviderConfigName != nil {
+			errs = append(errs, checkName(p.Child("providerConfigName"), *d.ProviderConfigName)...)
+			s.ProviderConfigName = *d.ProviderConfigName
+		}
+		if w := d.DeletionWindowInDays; w != nil {
+			if *w < s.MinDeletionWindowInDays || *w > maxDeletionWindowInDays {
+				errs = append(errs, field.Invalid(p.Child("deletionWindowInDays"), *w, betweenMsg(s.MinDeletionWindowInDays, maxDeletionWindowInDays)))
+			}
+			s.DeletionWindowInDays = *w
+		}
+		if d.EnableKeyRotation != nil {
+			s.EnableKeyRotation = *d.EnableKeyRotation
+		}
+		errs = append(errs, checkTags(p.Child("tags"), d.Tags)...)
+		s.Tags = d.Tags
+	}
+	if pol := in.Policy; pol != nil {
+		p := inputPath.Child("policy")
+		if pol.IncludeAccountRoot != nil {
+			s.IncludeAccountRoot = *pol.IncludeAccountRoot
+		}
+		if pol.AccountID != nil {
+			switch {
+			case !IsAccountID(*pol.AccountID):
+				errs = append(errs, field.Invalid(p.Child("accountId"), *pol.AccountID, "must be a 12-digit AWS account id"))
+			case len(s.AllowedAccountIDs) > 0 && !slices.Contains(s.AllowedAccountIDs, *pol.AccountID):
+				errs = append(errs, field.Invalid(p.Child("accountId"), *pol.AccountID, "must be one of guardrails.allowedAccountIds"))
+			}
+			s.AccountID = *pol.AccountID
+		}
+	}
+	return s, errs
+}
+
+func betweenMsg(lo, hi int64) string { return fmt.Sprintf("must be between %d and %d", lo, hi) }

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"maps"
+	"math"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// RawSpec is a KmsBackend's spec as the claim wrote it, with each field's
+// type checked but no default applied and no rule checked: nil means unset.
+type RawSpec struct {
+	AliasName            *string
+	Description          *string
+	DeletionWindowInDays *int64
+	EnableKeyRotation    *bool
+	AdminUsers           []string
+	StandardUsers        []string
+	Region               *string
+	RotationPeriodInDays *int64
+	Tags                 map[string]string
+	ProviderConfigName   *string
+	DeletionPolicy       *string
+}
+
+// specPath is the field path every claim error starts with.
+var specPath = field.NewPath("spec")
+
+// ParseSpec reads the fields this function knows from an XR's spec, as
+// decoded from JSON. Fields it does not know, such as the ones Crossplane
+// adds, are ignored. A field of the wrong type is an error naming its path.
+func ParseSpec(spec map[string]any) (RawSpec, field.ErrorList) {
+	p := parser{m: spec}
+	s := RawSpec{
+		AliasName:            p.str("aliasName"),
+		Description:          p.str("description"),
+		DeletionWindowInDays: p.integer("deletionWindowInDays"),
+		EnableKeyRotation:    p.boolean("enableKeyRotation"),
+		AdminUsers:           p.strings("adminUsers"),
+		StandardUsers:        p.strings("standardUsers"),
+		Region:               p.str("region"),
+		RotationPeriodInDays: p.integer("rotationPeriodInDays"),
+		Tags:                 p.stringMap("tags"),
+		ProviderConfigName:   p.str("providerConfigName"),
+		DeletionPolicy:       p.str("deletionPolicy"),
+	}
+	return s, p.errs
+}
+
+// parser collects type errors while it reads fields of one object.
+type parser struct {
+	m    map[string]any
+	errs field.ErrorList
+}
+
+// get returns the field's value, treating an explicit null as unset.
+func (p *parser) get(name string) (any, bool) {
+	v, ok := p.m[name]
+	return v, ok && v != nil
+}
+
+func (p *parser) typeErr(path *field.Path, v any, want string) {
+	p.errs = append(p.errs, field.TypeInvalid(path, summarize(v), "must be "+want))
+}
+
+func (p *parser) str(name string) *string {
+	v, ok := p.get(name)
+	if !ok {
+		return nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		p.typeErr(specPath.Child(name), v, "a string")
+		return nil
+	}
+	return &s
+}
+
+func (p *parser) boolean(name string) *bool {
+	v, ok := p.get(name)
+	if !ok {
+		return nil
+	}
+	b, ok := v.(bool)
+	if !ok {
+		p.typeErr(specPath.Child(name), v, "a boolean")
+		return nil
+	}
+	return &b
+}
+
+func (p *parser) integer(name string) *int64 {
+	v, ok := p.get(name)
+	if !ok {
+		return nil
+	}
+	i, ok := asInt(v)
+	if !ok {
+		p.typeErr(specPath.Child(name), v, "an integer")
+		return nil
+	}
+	return &i
+}
+
+func (p *parser) strings(name string) []string {
+	v, ok := p.get(name)
+	if !ok {
+		return nil
+	}
+	path := specPath.Child(name)
+	l, ok := v.([]any)
+	if !ok {
+		p.typeErr(path, v, "a list of strings")
+		return nil
+	}
+	out := make([]string, 0, len(l))
+	for i, e := range l {
+		s, ok := e.(string)
+		if !ok {
+			p.typeErr(path.Index(i), e, "a string")
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (p *parser) stringMap(name string) map[string]string {
+	v, ok := p.get(name)
+	if !ok {
+		return nil
+	}
+	path := specPath.Child(name)
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.typeErr(path, v, "a map of strings to strings")
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		e := m[k]
+		s, ok := e.(string)
+		if !ok {
+			p.typeErr(path.Key(k), e, "a string")
+			continue
+		}
+		out[k] = s
+	}
+	return out
+}
+
+// asInt accepts the integral numbers JSON decoding produces.
+func asInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		if n != math.Trunc(n) || math.IsInf(n, 0) || n < math.MinInt64 || n >= math.MaxInt64 {
+			return 0, false
+		}
+		return int64(n), true
+	}
+	return 0, false
+}
+
+// summarize keeps error messages short whatever a claim holds: the value of
+// a wrong-typed field is shown only when it is a scalar.
+func summarize(v any) any {
+	switch t := v.(type) {
+	case string:
+		return truncate(t)
+	case map[string]any:
+		return "<object>"
+	case []any:
+		return "<list>"
+	}
+	return v
+}

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Limits of AWS KMS and of AWS tagging that a claim must respect.
+const (
+	maxAliasNameLength       = 250
+	maxDescriptionLength     = 8192
+	minRotationPeriodInDays  = 90
+	maxRotationPeriodInDays  = 2560
+	maxTags                  = 50
+	maxTagKeyLength          = 128
+	maxTagValueLength        = 256
+	aliasPrefix              = "alias/"
+	reservedAliasPrefix      = "aws/"
+	reservedTagPrefix        = "aws:"
+	deletionPolicyDelete     = "Delete"
+	deletionPolicyOrphan     = "Orphan"
+	defaultDescriptionFormat = "KMS key for alias/%s"
+)
+
+// regionPattern matches AWS region names such as eu-west-1 or us-gov-west-1.
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+
+// Claim is a valid KmsBackend spec with every default applied: all that the
+// composed resources and the key policy are computed from.
+type Claim struct {
+	// AliasName is the alias without its alias/ prefix.
+	AliasName            string
+	Description          string
+	DeletionWindowInDays int64
+	EnableKeyRotation    bool
+	RotationPeriodInDays *int64
+	// AdminUsers and StandardUsers are sorted and free of duplicates.
+	AdminUsers    []string
+	StandardUsers []string
+	// AccountRoot is the root principal of the key's account, or empty when
+	// the platform dropped the EnableIAMUserPermissions statement.
+	AccountRoot        string
+	Region             string
+	Tags               map[string]string
+	ProviderConfigName string
+	DeletionPolicy     string
+}
+
+// Resolve applies the platform's settings to a claim's spec and checks every
+// rule of the spec at once. It returns the claim, warnings about what it
+// changed (duplicates removed), and every problem with its field path.
+func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
+	var errs field.ErrorList
+	c := Claim{
+		DeletionWindowInDays: s.DeletionWindowInDays,
+		EnableKeyRotation:    s.EnableKeyRotation,
+		Region:               s.Region,
+		ProviderConfigName:   s.ProviderConfigName,
+		DeletionPolicy:       deletionPolicyDelete,
+	}
+
+	p := specPath.Child("aliasName")
+	if raw.AliasName == nil {
+		errs = append(errs, field.Required(p, "the alias of the key, e.g. vault-backend"))
+	} else {
+		c.AliasName = strings.TrimPrefix(*raw.AliasName, aliasPrefix)
+		if msg := checkAliasName(c.AliasName); msg != "" {
+			errs = append(errs, field.Invalid(p, *raw.AliasName, msg))
+		}
+	}
+
+	c.Description = fmt.Sprintf(defaultDescriptionFormat, c.AliasName)
+	if raw.Description != nil {
+		c.Description = *raw.Description
+		if len(c.Description) > maxDescriptionLength {
+			errs = append(errs, field.TooLong(specPath.Child("description"), "", maxDescriptionLength))
+		}
+	}
+
+	if w := raw.DeletionWindowInDays; w != nil {
+		c.DeletionWindowInDays = *w
+		if *w < s.MinDeletionWindowInDays || *w > maxDeletionWindowInDays {
+			msg := betweenMsg(s.MinDeletionWindowInDays, maxDeletionWindowInDays)
+			if s.MinDeletionWindowInDays > minDeletionWindowInDays {
+				msg += " (the platform's minimum)"
+			}
+			errs = append(errs, field.Invalid(specPath.Child("deletionWindowInDays"), *w, msg))
+		}
+	}
+
+	if raw.EnableKeyRotation != nil {
+		c.EnableKeyRotation = *raw.EnableKeyRotation
+	}
+	if r := raw.RotationPeriodInDays; r != nil {
+		p := specPath.Child("rotationPeriodInDays")
+		switch {
+		case !c.EnableKeyRotation:
+			errs = append(errs, field.Forbidden(p, "may only be set when enableKeyRotation is true"))
+		case *r < minRotationPeriodInDays || *r > maxRotationPeriodInDays:
+			errs = append(errs, field.Invalid(p, *r, betweenMsg(minRotationPeriodInDays, maxRotationPeriodInDays)))
+		}
+		c.RotationPeriodInDays = r
+	}
+
+	var warns []string
+	pr := principals{allowed: s.AllowedAccountIDs}
+	c.AdminUsers = pr.parse(specPath.Child("adminUsers"), raw.AdminUsers, "admin ARN")
+	adminAccounts := pr.accounts
+	c.StandardUsers = pr.parse(specPath.Child("standardUsers"), raw.StandardUsers, "standard user ARN")
+	errs = append(errs, pr.errs...)
+	warns = append(warns, pr.warns...)
+
+	if s.IncludeAccountRoot && pr.partition != "" {
+		account := s.AccountID
+		if account == "" {
+			accounts := slices.Sorted(maps.Keys(adminAccounts))
+			if len(accounts) > 1 {
+				errs = append(errs, field.Invalid(specPath.Child("adminUsers"), strings.Join(accounts, ","),
+					"admin users span several accounts; the platform must name the key's account in the function input (policy.accountId)"))
+			}
+			if len(accounts) > 0 {
+				account = accounts[0]
+			}
+		}
+		if account != "" {
+			c.AccountRoot = "arn:" + pr.partition + ":iam::" + account + ":root"
+		}
+	}
+
+	if raw.Region != nil {
+		c.Region = *raw.Region
+		if msg := checkRegion(c.Region); msg != "" {
+			errs = append(errs, field.Invalid(specPath.Child("region"), c.Region, msg))
+		}
+	} else if c.Region == "" {
+		errs = append(errs, field.Required(specPath.Child("region"), "the AWS region of the key, e.g. eu-west-1 (the platform sets no default)"))
+	}
+
+	errs = append(errs, checkTags(specPath.Child("tags"), raw.Tags)...)
+	c.Tags = mergeTags(s.Tags, raw.Tags)
+	if len(c.Tags) > maxTags {
+		errs = append(errs, field.TooMany(specPath.Child("tags"), len(c.Tags), maxTags))
+	}
+
+	if raw.ProviderConfigName != nil {
+		c.ProviderConfigName = *raw.ProviderConfigName
+		errs = append(errs, checkName(specPath.Child("providerConfigName"), c.ProviderConfigName)...)
+	}
+
+	if d := raw.DeletionPolicy; d != nil {
+		c.DeletionPolicy = *d
+		if *d != deletionPolicyDelete && *d != deletionPolicyOrphan {
+			errs = append(errs, field.NotSupported(specPath.Child("deletionPolicy"), *d, []string{deletionPolicyDelete, deletionPolicyOrphan}))
+		}
+	}
+	return c, warns, errs
+}
+
+// principals parses the ARN lists of one claim, which must share one
+// partition and stay within the platform's allowed accounts.
+type principals struct {
+	allowed   []string
+	partition string
+	// partitionFrom is the field path of the first ARN, which set partition.
+	partitionFrom string
+	accounts      map[string]bool
+	errs          field.ErrorList
+	warns         []string
+}
+
+// parse returns the list's ARNs sorted and without duplicates, and records
+// the accounts it names.
+func (pr *principals) parse(p *field.Path, arns []string, what string) []string {
+	if len(arns) == 0 {
+		pr.errs = append(pr.errs, field.Required(p, "at least one "+what+" is required"))
+		return nil
+	}
+	pr.accounts = map[string]bool{}
+	seen := make(map[string]int, len(arns))
+	out := make([]string, 0, len(arns))
+	for i, a := range arns {
+		if first, ok := seen[a]; ok {
+			pr.warns = append(pr.warns, fmt.Sprintf("%s: duplicate of %s, removed", p.Index(i), p.Index(first)))
+			continue
+		}
+		seen[a] = i
+		prin, msg := ParsePrincipal(a)
+		if msg != "" {
+			pr.errs = append(pr.errs, field.Invalid(p.Index(i), truncate(a), msg))
+			continue
+		}
+		switch {
+		case pr.partition == "":
+			pr.partition, pr.partitionFrom = prin.Partition, p.Index(i).String()
+		case prin.Partition != pr.partition:
+			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
+				fmt.Sprintf("partition %s differs from %s of %s; all principals must share one partition", prin.Partition, pr.partition, pr.partitionFrom)))
+			continue
+		}
+		if len(pr.allowed) > 0 && !slices.Contains(pr.allowed, prin.Account) {
+			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
+				fmt.Sprintf("account %s is not one the platform allows (%s)", prin.Account, strings.Join(pr.allowed, ", "))))
+			continue
+		}
+		pr.accounts[prin.Account] = true
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func checkAliasName(name string) string {
+	switch {
+	case name == "":
+		return "must name the alias after the optional alias/ prefix"
+	case len(name) > maxAliasNameLength:
+		return fmt.Sprintf("must be at most %d characters after the alias/ prefix", maxAliasNameLength)
+	case strings.HasPrefix(name, reservedAliasPrefix):
+		return "must not start with aws/, which AWS reserves for its own keys"
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '_' || r == '-') {
+			return "may hold only letters, digits, /, _ and -"
+		}
+	}
+	return ""
+}
+
+func checkRegion(r string) string {
+	if !regionPattern.MatchString(r) {
+		return "must be an AWS region such as eu-west-1"
+	}
+	return ""
+}
+
+// checkName checks a Kubernetes object name, as kubectl would.
+func checkName(p *field.Path, name string) field.ErrorList {
+	var errs field.ErrorList
+	for _, msg := range validation.IsDNS1123Subdomain(name) {
+		errs = append(errs, field.Invalid(p, truncate(name), msg))
+	}
+	return errs
+}
+
+// checkTags checks the AWS tagging rules on each key and value, in key order
+// so that messages are the same on every call.
+func checkTags(p *field.Path, tags map[string]string) field.ErrorList {
+	var errs field.ErrorList
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		v := tags[k]
+		kp := p.Key(truncate(k))
+		switch {
+		case k == "":
+			errs = append(errs, field.Invalid(kp, k, "tag keys must not be empty"))
+		case len(k) > maxTagKeyLength:
+			errs = append(errs, field.Invalid(kp, truncate(k), fmt.Sprintf("tag keys must be at most %d characters", maxTagKeyLength)))
+		case strings.HasPrefix(strings.ToLower(k), reservedTagPrefix):
+			errs = append(errs, field.Invalid(kp, k, "tag keys must not start with aws:, which AWS reserves"))
+		case !isTagText(k):
+			errs = append(errs, field.Invalid(kp, k, "tag keys may hold only letters, digits, spaces and _.:/=+-@"))
+		}
+		switch {
+		case len(v) > maxTagValueLength:
+			errs = append(errs, field.TooLong(kp, "", maxTagValueLength))
+		case !isTagText(v):
+			errs = append(errs, field.Invalid(kp, truncate(v), "tag values may hold only letters, digits, spaces and _.:/=+-@"))
+		}
+	}
+	return errs
+}
+
+func isTagText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.Is(unicode.Zs, r) && !strings.ContainsRune("_.:/=+-@", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeTags lays a claim's tags over the platform's defaults.
+func mergeTags(defaults, claim map[string]string) map[string]string {
+	if len(defaults) == 0 && len(claim) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(defaults)+len(claim))
+	maps.Copy(out, defaults)
+	maps.Copy(out, claim)
+	return out
+}
