@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Renders an XR with the real Crossplane CLI against this function: builds
+# the function, starts it on localhost:9443 without TLS (the Development
+# runtime of example/functions.yaml), renders, and stops it.
+#
+# Usage: hack/render.sh XR [crossplane render flags...]
+set -euo pipefail
+
+xr="${1:-example/xr.yaml}"
+shift || true
+crossplane="${CROSSPLANE:-bin/crossplane}"
+port=9443
+
+go build -o bin/function .
+bin/function --insecure --address="127.0.0.1:${port}" --metrics-address= &
+pid=$!
+trap 'kill "${pid}" 2>/dev/null || true; wait "${pid}" 2>/dev/null || true' EXIT
+
+for _ in $(seq 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "${pid}" 2>/dev/null; then
+    echo "the function exited; is port ${port} taken?" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+
+"${crossplane}" render "${xr}" example/composition.yaml example/functions.yaml --timeout=30s "$@"
