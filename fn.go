@@ -63,7 +63,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	spec, _ := oxr.Resource.Object["spec"].(map[string]any)
 	raw, errs := ParseSpec(spec)
 	claim, warnings, rerrs := Resolve(raw, settings)
-	errs = append(errs, rerrs...)
+	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 	errs = append(errs, CheckReplacement(claim, observed)...)
 	policy, err := KeyPolicy(claim).Marshal()
 	if err != nil {
@@ -101,6 +101,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 			response.Fatal(rsp, errors.Wrapf(err, "cannot convert desired %s", name))
 			return rsp, nil
 		}
+		// A typed object carries an empty status, which is the provider's
+		// to write, never the function's.
+		delete(u.Object, "status")
 		dcds[name] = &resource.DesiredComposed{Resource: u, Ready: Readiness(d.ready)}
 	}
 	if err := response.SetDesiredComposedResources(rsp, dcds); err != nil {

@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -178,4 +179,22 @@ func summarize(v any) any {
 		return "<list>"
 	}
 	return v
+}
+
+// withoutFieldsOf drops the errors about fields that already have a type
+// error, at them or inside them: a claim with aliasName: 42 needs one
+// message, not also "Required".
+func withoutFieldsOf(errs, typeErrs field.ErrorList) field.ErrorList {
+	if len(typeErrs) == 0 {
+		return errs
+	}
+	out := make(field.ErrorList, 0, len(errs))
+	for _, e := range errs {
+		if !slices.ContainsFunc(typeErrs, func(t *field.Error) bool {
+			return t.Field == e.Field || strings.HasPrefix(t.Field, e.Field+"[")
+		}) {
+			out = append(out, e)
+		}
+	}
+	return out
 }

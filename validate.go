@@ -68,7 +68,7 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 
 	p := specPath.Child("aliasName")
 	if raw.AliasName == nil {
-		errs = append(errs, field.Required(p, "the alias of the key, e.g. vault-backend"))
+		errs = append(errs, field.Required(p, "must name the key's alias, e.g. vault-backend"))
 	} else {
 		c.AliasName = strings.TrimPrefix(*raw.AliasName, aliasPrefix)
 		if msg := checkAliasName(c.AliasName); msg != "" {
@@ -140,7 +140,7 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 			errs = append(errs, field.Invalid(specPath.Child("region"), c.Region, msg))
 		}
 	} else if c.Region == "" {
-		errs = append(errs, field.Required(specPath.Child("region"), "the AWS region of the key, e.g. eu-west-1 (the platform sets no default)"))
+		errs = append(errs, field.Required(specPath.Child("region"), "must name the key's AWS region, e.g. eu-west-1 (the platform sets no default)"))
 	}
 
 	errs = append(errs, checkTags(specPath.Child("tags"), raw.Tags)...)

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/testing/protocmp"
+	"sigs.k8s.io/yaml"
+
+	"github.com/crossplane/function-sdk-go/logging"
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// Fixtures shared by the tests: the Terraform module's example claim, and the
+// Key and Alias as provider-aws reports them once they exist.
+const (
+	exampleSpec = `
+    aliasName: vault-backend
+    description: KMS key for Vault backend encryption
+    deletionWindowInDays: 30
+    enableKeyRotation: true
+    region: eu-west-1
+    adminUsers: [arn:aws:iam::123456789012:role/platform-admin]
+    standardUsers: [arn:aws:iam::123456789012:role/vault-server]`
+
+	observedKey = `
+      key:
+        resource:
+          apiVersion: kms.aws.upbound.io/v1beta1
+          kind: Key
+          metadata:
+            name: vault-backend-k
+            annotations: {crossplane.io/external-name: 1234abcd-12ab-34cd-56ef-1234567890ab}
+          spec:
+            deletionPolicy: Delete
+            forProvider: {region: eu-west-1}
+          status:
+            atProvider:
+              arn: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
+              keyId: 1234abcd-12ab-34cd-56ef-1234567890ab
+              enableKeyRotation: true
+              deletionWindowInDays: 30
+            conditions: [{type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}]`
+
+	observedAlias = `
+      alias:
+        resource:
+          apiVersion: kms.aws.upbound.io/v1beta1
+          kind: Alias
+          metadata:
+            name: vault-backend-a
+            annotations: {crossplane.io/external-name: vault-backend}
+          spec:
+            forProvider: {region: eu-west-1, targetKeyId: 1234abcd-12ab-34cd-56ef-1234567890ab}
+          status:
+            atProvider: {arn: "arn:aws:kms:eu-west-1:123456789012:alias/vault-backend"}
+            conditions: [{type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}]`
+)
+
+// req builds a RunFunctionRequest from YAML: an XR's spec, the observed
+// composed resources (indented under "resources:") and an optional input.
+func req(t *testing.T, spec, observed, input string) *fnv1.RunFunctionRequest {
+	t.Helper()
+	y := `
+observed:
+  composite:
+    resource:
+      apiVersion: kms.example.org/v1alpha1
+      kind: XKmsBackend
+      metadata: {name: vault-backend}
+      spec:` + indent(spec) + `
+  resources:` + observed + "\n"
+	if observed == "" {
+		y = strings.Replace(y, "  resources:\n", "", 1)
+	}
+	if input != "" {
+		y += "input:" + input + "\n"
+	}
+	return reqFromYAML(t, y)
+}
+
+// indent moves a spec written at four spaces under an XR's spec.
+func indent(spec string) string { return strings.ReplaceAll(spec, "\n", "\n    ") }
+
+func reqFromYAML(t *testing.T, y string) *fnv1.RunFunctionRequest {
+	t.Helper()
+	j, err := yaml.YAMLToJSON([]byte(y))
+	if err != nil {
+		t.Fatalf("cannot convert request YAML: %v\n%s", err, y)
+	}
+	r := &fnv1.RunFunctionRequest{}
+	if err := protojson.Unmarshal(j, r); err != nil {
+		t.Fatalf("cannot parse request: %v\n%s", err, j)
+	}
+	return r
+}
+
+// golden compares a message with the golden file at path, or rewrites the
+// file with -update. The file holds indented JSON with sorted keys, so a
+// reviewer reads output changes as plain diffs.
+func golden(t *testing.T, path string, got *fnv1.RunFunctionResponse) {
+	t.Helper()
+	if *update {
+		j, err := protojson.Marshal(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(j, &v); err != nil {
+			t.Fatal(err)
+		}
+		out, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, append(out, '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("cannot read golden file (run go test ./... -update): %v", err)
+	}
+	want := &fnv1.RunFunctionResponse{}
+	if err := protojson.Unmarshal(b, want); err != nil {
+		t.Fatalf("cannot parse golden file %s: %v", path, err)
+	}
+	if diff := cmp.Diff(want, got, protocmp.Transform()); diff != "" {
+		t.Errorf("response differs from %s (-want, +got):\n%s", path, diff)
+	}
+}
+
+func TestRunFunction(t *testing.T) {
+	type args struct {
+		req *fnv1.RunFunctionRequest
+	}
+	cases := map[string]struct {
+		reason string
+		args   args
+	}{
+		"NewClaim": {
+			reason: "A valid claim with nothing observed yet composes a Key with its policy and an Alias that selects the Key; only the alias name is known for status.",
+			args:   args{req: req(t, exampleSpec, "", "")},
+		},
+		"ObservedKeyAndAlias": {
+			reason: "Once the provider reports the Key and Alias, their ids flow into status and connection details, the Alias names the key id, and both are ready.",
+			args:   args{req: req(t, exampleSpec, observedKey+observedAlias, "")},
+		},
+		"ObservedKeyWithoutStatus": {
+			reason: "A Key that exists but has no atProvider yet gives no status fields and is not ready.",
+			args: args{req: req(t, exampleSpec, `
+      key:
+        resource:
+          apiVersion: kms.aws.upbound.io/v1beta1
+          kind: Key
+          metadata: {name: vault-backend-k}
+          spec: {forProvider: {region: eu-west-1}}`, "")},
+		},
+		"Defaults": {
+			reason: "A claim with only the required fields gets the default description, window, rotation, provider config and deletion policy.",
+			args: args{req: req(t, `
+    aliasName: alias/app
+    region: us-east-1
+    adminUsers: [arn:aws:iam::123456789012:root]
+    standardUsers: [arn:aws:iam::123456789012:user/app]`, "", "")},
+		},
+		"EveryOptionalField": {
+			reason: "Rotation period, tags, provider config and Orphan are passed to both resources.",
+			args: args{req: req(t, exampleSpec+`
+    rotationPeriodInDays: 180
+    tags: {team: payments, cost-center: "42"}
+    providerConfigName: aws-prod
+    deletionPolicy: Orphan`, "", "")},
+		},
+		"DuplicatesRemoved": {
+			reason: "Duplicate ARNs are removed with a warning each; an ARN may be admin and user at once.",
+			args: args{req: req(t, `
+    aliasName: app
+    region: eu-west-1
+    adminUsers: [arn:aws:iam::123456789012:role/b, arn:aws:iam::123456789012:role/a, arn:aws:iam::123456789012:role/b]
+    standardUsers: [arn:aws:iam::123456789012:role/a, arn:aws:iam::123456789012:role/a]`, "", "")},
+		},
+		"InvalidClaim": {
+			reason: "Every problem is named with its field in one Fatal result, a SpecValid=False condition and a warning; nothing is composed.",
+			args: args{req: req(t, `
+    aliasName: aws/reserved
+    deletionWindowInDays: 3
+    enableKeyRotation: false
+    rotationPeriodInDays: 365
+    region: europe
+    adminUsers: [arn:aws:iam::123456789012:group/admins]
+    standardUsers: []
+    deletionPolicy: Keep`, "", "")},
+		},
+		"WrongTypes": {
+			reason: "Fields of the wrong type are named with the type they must have.",
+			args: args{req: req(t, `
+    aliasName: 42
+    deletionWindowInDays: "30"
+    enableKeyRotation: "yes"
+    region: eu-west-1
+    adminUsers: arn:aws:iam::123456789012:root
+    standardUsers: [7]
+    tags: {a: 1}`, "", "")},
+		},
+		"RegionChangeRefused": {
+			reason: "Moving an existing Key to another region would replace it: refused, and the observed resources stay desired as they were.",
+			args: args{req: req(t, strings.Replace(exampleSpec, "eu-west-1", "us-east-1", 1), observedKey+observedAlias, "")},
+		},
+		"AliasRenameRefused": {
+			reason: "Renaming an existing Alias would delete it: refused.",
+			args: args{req: req(t, strings.Replace(exampleSpec, "aliasName: vault-backend", "aliasName: vault-backend-2", 1), observedKey+observedAlias, "")},
+		},
+		"OrphanToDeleteWarned": {
+			reason: "Turning an orphaned key into one deleted with its claim is allowed but said in a warning.",
+			args:   args{req: req(t, exampleSpec, strings.Replace(observedKey, "deletionPolicy: Delete", "deletionPolicy: Orphan", 1), "")},
+		},
+		"InputDefaultsAndGuardrails": {
+			reason: "The platform's input fills the region, provider config, window and tags, and its account is the policy's root.",
+			args: args{req: req(t, `
+    aliasName: app
+    adminUsers: [arn:aws:iam::111111111111:role/admin, arn:aws:iam::222222222222:role/admin]
+    standardUsers: [arn:aws:iam::222222222222:role/app]
+    tags: {team: payments, env: prod}`, "", `
+  apiVersion: kmsbackend.fn.example.org/v1beta1
+  kind: Input
+  defaults:
+    region: eu-central-1
+    providerConfigName: aws-platform
+    deletionWindowInDays: 14
+    enableKeyRotation: false
+    tags: {env: dev, managed-by: crossplane}
+  policy: {accountId: "111111111111"}
+  guardrails:
+    allowedAccountIds: ["111111111111", "222222222222"]
+    minDeletionWindowInDays: 14`)},
+		},
+		"GuardrailsRefuse": {
+			reason: "An ARN outside the allowed accounts and a window under the platform's minimum are refused, naming the ARN.",
+			args: args{req: req(t, `
+    aliasName: app
+    region: eu-west-1
+    deletionWindowInDays: 7
+    adminUsers: [arn:aws:iam::333333333333:role/admin]
+    standardUsers: [arn:aws:iam::111111111111:role/app]`, "", `
+  apiVersion: kmsbackend.fn.example.org/v1beta1
+  kind: Input
+  guardrails:
+    allowedAccountIds: ["111111111111"]
+    minDeletionWindowInDays: 14`)},
+		},
+		"InvalidInput": {
+			reason: "A bad input is the platform team's mistake: the Fatal result names the input fields.",
+			args: args{req: req(t, exampleSpec, "", `
+  apiVersion: kmsbackend.fn.example.org/v1beta1
+  kind: Input
+  defaults: {region: mars-1, deletionWindowInDays: 5}
+  policy: {accountId: "12345"}`)},
+		},
+		"UnknownInputField": {
+			reason: "An input field the function does not know is refused rather than ignored.",
+			args: args{req: req(t, exampleSpec, "", `
+  apiVersion: kmsbackend.fn.example.org/v1beta1
+  kind: Input
+  default: {region: eu-west-1}`)},
+		},
+		"Namespaced": {
+			reason: "A namespaced XR gets namespaced kms.aws.m.upbound.io resources in its namespace, with management policies for Orphan and no connection details.",
+			args: args{req: reqFromYAML(t, `
+observed:
+  composite:
+    resource:
+      apiVersion: kms.m.example.org/v1alpha1
+      kind: KmsBackend
+      metadata: {name: vault-backend, namespace: vault}
+      spec:`+indent(exampleSpec+`
+    deletionPolicy: Orphan`))},
+		},
+		"KeepsEarlierSteps": {
+			reason: "Desired resources of earlier pipeline steps are kept.",
+			args: args{req: func() *fnv1.RunFunctionRequest {
+				r := req(t, exampleSpec, "", "")
+				r.Desired = reqFromYAML(t, `
+desired:
+  resources:
+    bucket:
+      resource: {apiVersion: s3.aws.upbound.io/v1beta1, kind: Bucket, spec: {forProvider: {region: eu-west-1}}}`).GetDesired()
+				return r
+			}()},
+		},
+	}
+
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := &Function{log: logging.NewNopLogger()}
+			rsp, err := f.RunFunction(context.Background(), tc.args.req)
+			if err != nil {
+				t.Fatalf("%s\nRunFunction(...): want no error, got %v", tc.reason, err)
+			}
+			golden(t, filepath.Join("testdata", "responses", name+".json"), rsp)
+		})
+	}
+}
