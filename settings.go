@@ -45,6 +45,9 @@ func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
 		IncludeAccountRoot:      true,
 		MinDeletionWindowInDays: minDeletionWindowInDays,
 	}
+	if in == nil {
+		return s, nil
+	}
 	var errs field.ErrorList
 
 	if g := in.Guardrails; g != nil {

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestKeyPolicyGolden(t *testing.T) {
+	cases := map[string]struct {
+		reason   string
+		spec     map[string]any
+		settings func(*Settings)
+	}{
+		"Example": {
+			reason: "The Terraform module's example: one admin, one user.",
+			spec:   validSpec(),
+		},
+		"ManyPrincipals": {
+			reason: "Principals of every kind, sorted, with an ARN both admin and user.",
+			spec: func() map[string]any {
+				s := validSpec()
+				s["adminUsers"] = []any{"arn:aws:iam::123456789012:user/ops/zed", admin, "arn:aws:iam::123456789012:root"}
+				s["standardUsers"] = []any{"arn:aws:iam::123456789012:role/svc/b", admin, user}
+				return s
+			}(),
+		},
+		"GovCloudWithoutRoot": {
+			reason: "The partition comes from the ARNs; the platform dropped the root statement.",
+			spec: func() map[string]any {
+				s := validSpec()
+				s["region"] = "us-gov-west-1"
+				s["adminUsers"] = []any{"arn:aws-us-gov:iam::123456789012:role/admin"}
+				s["standardUsers"] = []any{"arn:aws-us-gov:iam::123456789012:role/app"}
+				return s
+			}(),
+			settings: func(s *Settings) { s.IncludeAccountRoot = false },
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := defaultSettings()
+			if tc.settings != nil {
+				tc.settings(&s)
+			}
+			c, _, errs := check(tc.spec, s)
+			if len(errs) > 0 {
+				t.Fatalf("%s\nwant a valid spec, got %v", tc.reason, errs)
+			}
+			got, err := KeyPolicy(c).Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+					var compact bytes.Buffer
+			if err := json.Compact(&compact, []byte(got)); err != nil || compact.String() != got {
+				t.Fatalf("policy is not compact JSON: %s", got)
+			}
+			// The golden file is indented so that a change reads as a diff
+			// of the statement it touches.
+			var indented bytes.Buffer
+			if err := json.Indent(&indented, []byte(got), "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", "policies", name+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, append(indented.Bytes(), '\n'), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("cannot read golden file (run go test ./... -update): %v", err)
+			}
+			if diff := cmp.Diff(strings.TrimSuffix(string(want), "\n"), indented.String()); diff != "" {
+				t.Errorf("%s\npolicy differs from %s (-want, +got):\n%s", tc.reason, path, diff)
+			}
+		})
+	}
+}
+
+// TestKeyPolicyOrderIndependent shuffles the claim's lists, with duplicates,
+// many times: the policy must be the same bytes every time, or the provider
+// would see a perpetual diff.
+func TestKeyPolicyOrderIndependent(t *testing.T) {
+	admins := make([]any, 0, 20)
+	users := make([]any, 0, 40)
+	for i := range 20 {
+		admins = append(admins, fmt.Sprintf("arn:aws:iam::123456789012:role/admin-%02d", i))
+	}
+	for i := range 40 {
+		users = append(users, fmt.Sprintf("arn:aws:iam::123456789012:user/team-%d/u%02d", i%3, i))
+	}
+	users = append(users, users[0], admins[3])
+
+	policyOf := func(a, u []any) string {
+		spec := validSpec()
+		spec["adminUsers"], spec["standardUsers"] = a, u
+		c, _, errs := check(spec, defaultSettings())
+		if len(errs) > 0 {
+			t.Fatalf("want a valid spec, got %v", errs)
+		}
+		p, err := KeyPolicy(c).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	want := policyOf(admins, users)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 200 {
+		a, u := append([]any(nil), admins...), append([]any(nil), users...)
+		r.Shuffle(len(a), func(i, j int) { a[i], a[j] = a[j], a[i] })
+		r.Shuffle(len(u), func(i, j int) { u[i], u[j] = u[j], u[i] })
+		if got := policyOf(a, u); got != want {
+			t.Fatalf("shuffle %d gave different bytes:\nwant %s\ngot  %s", i, want, got)
+		}
+	}
+}
+
+func TestKeyPolicyStatements(t *testing.T) {
+	c, _, errs := check(validSpec(), defaultSettings())
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	var doc struct {
+		Version   string
+		Statement []struct {
+			Sid       string
+			Effect    string
+			Principal struct{ AWS []string }
+			Action    []string
+			Resource  string
+			Condition map[string]map[string]string
+		}
+	}
+	p, err := KeyPolicy(c).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(p), &doc); err != nil {
+		t.Fatal(err)
+	}
+	type stmt struct {
+		Sid, Principal, Actions, Condition string
+	}
+	got := make([]stmt, 0, len(doc.Statement))
+	for _, s := range doc.Statement {
+		if s.Effect != "Allow" || s.Resource != "*" {
+			t.Errorf("%s: want Effect Allow and Resource *, got %s and %s", s.Sid, s.Effect, s.Resource)
+		}
+		got = append(got, stmt{s.Sid, strings.Join(s.Principal.AWS, ","), strings.Join(s.Action, ","), fmt.Sprint(s.Condition)})
+	}
+	want := []stmt{
+		{"EnableIAMUserPermissions", "arn:aws:iam::123456789012:root", "kms:*", "map[]"},
+		{"KeyAdministrators", admin, "kms:*", "map[]"},
+		{"KeyUsers", user, "kms:Decrypt,kms:DescribeKey,kms:Encrypt,kms:GenerateDataKey*,kms:ReEncrypt*", "map[]"},
+		{"KeyUsersPersistentResourceGrants", user, "kms:CreateGrant,kms:ListGrants,kms:RevokeGrant", "map[Bool:map[kms:GrantIsForAWSResource:true]]"},
+	}
+	if doc.Version != "2012-10-17" {
+		t.Errorf("Version: want 2012-10-17, got %s", doc.Version)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("statements: -want, +got:\n%s", diff)
+	}
+}
+
+func TestCheckPolicySize(t *testing.T) {
+	spec := validSpec()
+	users := make([]any, 0, 600)
+	for i := range 600 {
+		users = append(users, fmt.Sprintf("arn:aws:iam::123456789012:role/service-role-number-%04d", i))
+	}
+	spec["standardUsers"] = users
+	c, _, errs := check(spec, defaultSettings())
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	p, err := KeyPolicy(c).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := CheckPolicySize(p)
+	if len(got) != 1 || !strings.Contains(got[0].Error(), "over the KMS limit of 32768") {
+		t.Errorf("a %d-byte policy: want one error about the KMS limit, got %v", len(p), got)
+	}
+	small, _ := KeyPolicy(Claim{AdminUsers: []string{admin}, StandardUsers: []string{user}}).Marshal()
+	if errs := CheckPolicySize(small); len(errs) > 0 {
+		t.Errorf("a %d-byte policy: want no error, got %v", len(small), errs)
+	}
+}

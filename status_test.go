@@ -1,0 +1,72 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/utils/ptr"
+
+	"github.com/crossplane/function-sdk-go/resource"
+)
+
+func TestComputeStatus(t *testing.T) {
+	c := Claim{AliasName: "vault-backend"}
+	cases := map[string]struct {
+		reason   string
+		observed Observed
+		want     map[string]any
+		wantCD   resource.ConnectionDetails
+	}{
+		"NothingObserved": {
+			reason: "Before anything exists only the alias name, taken from the claim, is known.",
+			want:   map[string]any{"kmsKeyAliasName": "alias/vault-backend"},
+			wantCD: resource.ConnectionDetails{"kmsKeyAliasName": []byte("alias/vault-backend")},
+		},
+		"KeyWithoutAtProvider": {
+			reason: "A Key the provider has not reported on yet adds nothing: never an empty string.",
+			observed: Observed{
+				Key:   &ObservedKey{Region: "eu-west-1"},
+				Alias: &ObservedAlias{Name: "vault-backend"},
+			},
+			want:   map[string]any{"kmsKeyAliasName": "alias/vault-backend"},
+			wantCD: resource.ConnectionDetails{"kmsKeyAliasName": []byte("alias/vault-backend")},
+		},
+		"KeyIDOnly": {
+			reason: "Each field appears as soon as its own value is known.",
+			observed: Observed{
+				Key: &ObservedKey{KeyID: "k-1", RotationEnabled: ptr.To(false)},
+			},
+			want: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": "k-1", "kmsKeyRotationEnabled": false},
+			wantCD: resource.ConnectionDetails{
+				"kmsKeyAliasName": []byte("alias/vault-backend"),
+				"kmsKeyId":        []byte("k-1"),
+			},
+		},
+		"Everything": {
+			reason: "Once both are reported every field is set.",
+			observed: Observed{
+				Key:   &ObservedKey{KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30)},
+				Alias: &ObservedAlias{Name: "vault-backend", ARN: "arn:a"},
+			},
+			want: map[string]any{
+				"kmsKeyAliasName": "alias/vault-backend", "kmsKeyAliasArn": "arn:a",
+				"kmsKeyId": "k-1", "kmsKeyArn": "arn:k", "kmsKeyRotationEnabled": true, "kmsKeyDeletionWindow": int64(30),
+			},
+			wantCD: resource.ConnectionDetails{
+				"kmsKeyAliasName": []byte("alias/vault-backend"), "kmsKeyAliasArn": []byte("arn:a"),
+				"kmsKeyId": []byte("k-1"), "kmsKeyArn": []byte("arn:k"),
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := ComputeStatus(c, tc.observed)
+			if diff := cmp.Diff(tc.want, s.Fields()); diff != "" {
+				t.Errorf("%s\nFields(): -want, +got:\n%s", tc.reason, diff)
+			}
+			if diff := cmp.Diff(tc.wantCD, s.ConnectionDetails()); diff != "" {
+				t.Errorf("%s\nConnectionDetails(): -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,312 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"sigs.k8s.io/yaml"
+)
+
+const (
+	admin = "arn:aws:iam::123456789012:role/admin"
+	user  = "arn:aws:iam::123456789012:role/app"
+)
+
+// validSpec is the smallest valid spec; cases add or replace fields.
+func validSpec() map[string]any {
+	return map[string]any{
+		"aliasName":     "app",
+		"region":        "eu-west-1",
+		"adminUsers":    []any{admin},
+		"standardUsers": []any{user},
+	}
+}
+
+// check parses and resolves a spec as RunFunction does and returns the
+// messages of its errors.
+func check(spec map[string]any, s Settings) (Claim, []string, []string) {
+	raw, errs := ParseSpec(spec)
+	c, warns, rerrs := Resolve(raw, s)
+	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
+	msgs := make([]string, 0, len(errs))
+	for _, e := range errs {
+		msgs = append(msgs, e.Error())
+	}
+	return c, warns, msgs
+}
+
+func defaultSettings() Settings {
+	s, _ := ParseInput(nil)
+	return s
+}
+
+func TestResolveRules(t *testing.T) {
+	type args struct {
+		with     string // YAML merged over validSpec
+		without  []string
+		settings func(*Settings)
+	}
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   []string
+	}{
+		"Valid": {
+			reason: "The smallest valid spec has no error.",
+		},
+		"AliasRequired": {
+			reason: "aliasName is required.",
+			args:   args{without: []string{"aliasName"}},
+			want:   []string{`spec.aliasName: Required value: must name the key's alias, e.g. vault-backend`},
+		},
+		"AliasEmptyAfterPrefix": {
+			reason: "alias/ alone names no alias.",
+			args:   args{with: `aliasName: alias/`},
+			want:   []string{`spec.aliasName: Invalid value: "alias/": must name the alias after the optional alias/ prefix`},
+		},
+		"AliasTooLong": {
+			reason: "The name part is at most 250 characters.",
+			args:   args{with: `aliasName: ` + strings.Repeat("a", 251)},
+			want:   []string{`spec.aliasName: Invalid value: "` + strings.Repeat("a", 251) + `": must be at most 250 characters after the alias/ prefix`},
+		},
+		"AliasReserved": {
+			reason: "aws/ is reserved for AWS managed keys, with or without the alias/ prefix.",
+			args:   args{with: `aliasName: alias/aws/ebs`},
+			want:   []string{`spec.aliasName: Invalid value: "alias/aws/ebs": must not start with aws/, which AWS reserves for its own keys`},
+		},
+		"AliasCharacters": {
+			reason: "Only letters, digits, /, _ and - are allowed.",
+			args:   args{with: `aliasName: my.key`},
+			want:   []string{`spec.aliasName: Invalid value: "my.key": may hold only letters, digits, /, _ and -`},
+		},
+		"DescriptionTooLong": {
+			reason: "A description is at most 8192 characters.",
+			args:   args{with: `description: ` + strings.Repeat("d", 8193)},
+			want:   []string{`spec.description: Too long: may not be more than 8192 bytes`},
+		},
+		"WindowTooShort": {
+			reason: "The deletion window is at least 7 days.",
+			args:   args{with: `deletionWindowInDays: 6`},
+			want:   []string{`spec.deletionWindowInDays: Invalid value: 6: must be between 7 and 30`},
+		},
+		"WindowTooLong": {
+			reason: "The deletion window is at most 30 days.",
+			args:   args{with: `deletionWindowInDays: 31`},
+			want:   []string{`spec.deletionWindowInDays: Invalid value: 31: must be between 7 and 30`},
+		},
+		"WindowUnderGuardrail": {
+			reason: "The platform's minimum window raises the lower bound.",
+			args:   args{with: `deletionWindowInDays: 10`, settings: func(s *Settings) { s.MinDeletionWindowInDays = 21 }},
+			want:   []string{`spec.deletionWindowInDays: Invalid value: 10: must be between 21 and 30 (the platform's minimum)`},
+		},
+		"WindowNotInteger": {
+			reason: "A fractional window is a type error.",
+			args:   args{with: `deletionWindowInDays: 7.5`},
+			want:   []string{`spec.deletionWindowInDays: Invalid value: 7.5: must be an integer`},
+		},
+		"RotationPeriodRange": {
+			reason: "The rotation period is 90 to 2560 days.",
+			args:   args{with: `rotationPeriodInDays: 89`},
+			want:   []string{`spec.rotationPeriodInDays: Invalid value: 89: must be between 90 and 2560`},
+		},
+		"RotationPeriodWithoutRotation": {
+			reason: "A rotation period needs rotation enabled.",
+			args:   args{with: "enableKeyRotation: false\nrotationPeriodInDays: 365"},
+			want:   []string{`spec.rotationPeriodInDays: Forbidden: may only be set when enableKeyRotation is true`},
+		},
+		"AdminsRequired": {
+			reason: "At least one admin is required.",
+			args:   args{with: `adminUsers: []`},
+			want:   []string{`spec.adminUsers: Required value: at least one admin ARN is required`},
+		},
+		"UsersRequired": {
+			reason: "At least one standard user is required.",
+			args:   args{without: []string{"standardUsers"}},
+			want:   []string{`spec.standardUsers: Required value: at least one standard user ARN is required`},
+		},
+		"GroupRefused": {
+			reason: "IAM groups cannot be principals.",
+			args:   args{with: `standardUsers: ["arn:aws:iam::123456789012:group/devs"]`},
+			want:   []string{`spec.standardUsers[0]: Invalid value: "arn:aws:iam::123456789012:group/devs": IAM groups cannot be principals in a key policy; name its users or a role`},
+		},
+		"WildcardRefused": {
+			reason: "Wildcards are refused.",
+			args:   args{with: `standardUsers: ["arn:aws:iam::123456789012:role/*"]`},
+			want:   []string{`spec.standardUsers[0]: Invalid value: "arn:aws:iam::123456789012:role/*": wildcards are not allowed in principals`},
+		},
+		"PartitionsMixed": {
+			reason: "All principals share one partition.",
+			args:   args{with: `standardUsers: ["arn:aws-cn:iam::123456789012:role/app"]`},
+			want:   []string{`spec.standardUsers[0]: Invalid value: "arn:aws-cn:iam::123456789012:role/app": partition aws-cn differs from aws of spec.adminUsers[0]; all principals must share one partition`},
+		},
+		"AdminsSpanAccounts": {
+			reason: "Admins in several accounts need the platform to name the key's account.",
+			args:   args{with: `adminUsers: ["arn:aws:iam::111111111111:role/a", "arn:aws:iam::222222222222:role/a"]`},
+			want:   []string{`spec.adminUsers: Invalid value: "111111111111,222222222222": admin users span several accounts; the platform must name the key's account in the function input (policy.accountId)`},
+		},
+		"AdminsSpanAccountsWithAccountID": {
+			reason: "With policy.accountId the same claim is valid.",
+			args: args{
+				with:     `adminUsers: ["arn:aws:iam::111111111111:role/a", "arn:aws:iam::222222222222:role/a"]`,
+				settings: func(s *Settings) { s.AccountID = "111111111111" },
+			},
+		},
+		"AccountNotAllowed": {
+			reason: "Principals must be in the platform's allowed accounts; the message names the ARN.",
+			args:   args{settings: func(s *Settings) { s.AllowedAccountIDs = []string{"999999999999"} }},
+			want: []string{
+				`spec.adminUsers[0]: Invalid value: "arn:aws:iam::123456789012:role/admin": account 123456789012 is not one the platform allows (999999999999)`,
+				`spec.standardUsers[0]: Invalid value: "arn:aws:iam::123456789012:role/app": account 123456789012 is not one the platform allows (999999999999)`,
+			},
+		},
+		"RegionRequired": {
+			reason: "Without a platform default the region is required.",
+			args:   args{without: []string{"region"}},
+			want:   []string{`spec.region: Required value: must name the key's AWS region, e.g. eu-west-1 (the platform sets no default)`},
+		},
+		"RegionFromInput": {
+			reason: "With a platform default the region may be left out.",
+			args:   args{without: []string{"region"}, settings: func(s *Settings) { s.Region = "eu-central-1" }},
+		},
+		"RegionInvalid": {
+			reason: "A region must look like an AWS region.",
+			args:   args{with: `region: Europe (Ireland)`},
+			want:   []string{`spec.region: Invalid value: "Europe (Ireland)": must be an AWS region such as eu-west-1`},
+		},
+		"TooManyTags": {
+			reason: "At most 50 tags, counting the platform's defaults.",
+			args:   args{settings: func(s *Settings) { s.Tags = manyTags(51) }},
+			want:   []string{`spec.tags: Too many: 51: must have at most 50 items`},
+		},
+		"TagKeyReserved": {
+			reason: "Tag keys must not start with aws:.",
+			args:   args{with: `tags: {"AWS:owner": x}`},
+			want:   []string{`spec.tags[AWS:owner]: Invalid value: "AWS:owner": tag keys must not start with aws:, which AWS reserves`},
+		},
+		"TagKeyTooLong": {
+			reason: "Tag keys are at most 128 characters.",
+			args:   args{with: `tags: {` + strings.Repeat("k", 129) + `: x}`},
+			want:   []string{`spec.tags[` + strings.Repeat("k", 64) + `…]: Invalid value: "` + strings.Repeat("k", 64) + `…": tag keys must be at most 128 characters`},
+		},
+		"TagValueTooLong": {
+			reason: "Tag values are at most 256 characters.",
+			args:   args{with: `tags: {k: ` + strings.Repeat("v", 257) + `}`},
+			want:   []string{`spec.tags[k]: Too long: may not be more than 256 bytes`},
+		},
+		"TagCharacters": {
+			reason: "Tags hold letters, digits, spaces and _.:/=+-@ only.",
+			args:   args{with: `tags: {"k!": "v"}`},
+			want:   []string{`spec.tags[k!]: Invalid value: "k!": tag keys may hold only letters, digits, spaces and _.:/=+-@`},
+		},
+		"ProviderConfigName": {
+			reason: "A provider config name is a Kubernetes object name.",
+			args:   args{with: `providerConfigName: AWS_Prod`},
+			want: []string{
+				`spec.providerConfigName: Invalid value: "AWS_Prod": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+			},
+		},
+		"DeletionPolicy": {
+			reason: "deletionPolicy is Delete or Orphan.",
+			args:   args{with: `deletionPolicy: Retain`},
+			want:   []string{`spec.deletionPolicy: Unsupported value: "Retain": supported values: "Delete", "Orphan"`},
+		},
+		"NullIsUnset": {
+			reason: "An explicit null reads as an unset field and gets the default.",
+			args:   args{with: `description: null`},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			spec := validSpec()
+			var with map[string]any
+			if err := yaml.Unmarshal([]byte(tc.args.with), &with); err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range with {
+				spec[k] = v
+			}
+			for _, k := range tc.args.without {
+				delete(spec, k)
+			}
+			s := defaultSettings()
+			if tc.args.settings != nil {
+				tc.args.settings(&s)
+			}
+			_, _, got := check(spec, s)
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("%s\nerrors: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func manyTags(n int) map[string]string {
+	m := make(map[string]string, n)
+	for i := range n {
+		m["tag"+strings.Repeat("x", i)] = "v"
+	}
+	return m
+}
+
+func TestResolveDefaultsAndNormalisation(t *testing.T) {
+	spec := validSpec()
+	spec["aliasName"] = "alias/app"
+	spec["adminUsers"] = []any{admin, "arn:aws:iam::123456789012:user/ops/alice", admin}
+	spec["tags"] = map[string]any{"env": "prod"}
+	s := defaultSettings()
+	s.Tags = map[string]string{"env": "dev", "owner": "platform"}
+
+	got, warns, errs := check(spec, s)
+	if len(errs) > 0 {
+		t.Fatalf("want no errors, got %v", errs)
+	}
+	want := Claim{
+		AliasName:            "app",
+		Description:          "KMS key for alias/app",
+		DeletionWindowInDays: 30,
+		EnableKeyRotation:    true,
+		AdminUsers:           []string{admin, "arn:aws:iam::123456789012:user/ops/alice"},
+		StandardUsers:        []string{user},
+		AccountRoot:          "arn:aws:iam::123456789012:root",
+		Region:               "eu-west-1",
+		Tags:                 map[string]string{"env": "prod", "owner": "platform"},
+		ProviderConfigName:   "default",
+		DeletionPolicy:       "Delete",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Resolve: -want, +got:\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"spec.adminUsers[2]: duplicate of spec.adminUsers[0], removed"}, warns); diff != "" {
+		t.Errorf("warnings: -want, +got:\n%s", diff)
+	}
+}
+
+func TestResolveWithoutAccountRoot(t *testing.T) {
+	s := defaultSettings()
+	s.IncludeAccountRoot = false
+	spec := validSpec()
+	spec["adminUsers"] = []any{"arn:aws:iam::111111111111:role/a", "arn:aws:iam::222222222222:role/a"}
+	got, _, errs := check(spec, s)
+	if len(errs) > 0 {
+		t.Fatalf("admins in several accounts need no account when the root statement is dropped; got %v", errs)
+	}
+	if got.AccountRoot != "" {
+		t.Errorf("AccountRoot: want empty, got %q", got.AccountRoot)
+	}
+	if p := KeyPolicy(got); p.Statement[0].Sid != "KeyAdministrators" || len(p.Statement) != 3 {
+		t.Errorf("want the policy without EnableIAMUserPermissions, got %+v", p.Statement)
+	}
+}
+
+func TestParseInput(t *testing.T) {
+	s, errs := ParseInput(nil)
+	if len(errs) > 0 {
+		t.Fatalf("no input: want no errors, got %v", errs)
+	}
+	want := Settings{ProviderConfigName: "default", DeletionWindowInDays: 30, EnableKeyRotation: true, IncludeAccountRoot: true, MinDeletionWindowInDays: 7}
+	if diff := cmp.Diff(want, s); diff != "" {
+		t.Errorf("defaults without input: -want, +got:\n%s", diff)
+	}
+}
