@@ -217,11 +217,11 @@ func TestRunFunction(t *testing.T) {
 		},
 		"RegionChangeRefused": {
 			reason: "Moving an existing Key to another region would replace it: refused, and the observed resources stay desired as they were.",
-			args: args{req: req(t, strings.Replace(exampleSpec, "eu-west-1", "us-east-1", 1), observedKey+observedAlias, "")},
+			args:   args{req: req(t, strings.Replace(exampleSpec, "eu-west-1", "us-east-1", 1), observedKey+observedAlias, "")},
 		},
 		"AliasRenameRefused": {
 			reason: "Renaming an existing Alias would delete it: refused.",
-			args: args{req: req(t, strings.Replace(exampleSpec, "aliasName: vault-backend", "aliasName: vault-backend-2", 1), observedKey+observedAlias, "")},
+			args:   args{req: req(t, strings.Replace(exampleSpec, "aliasName: vault-backend", "aliasName: vault-backend-2", 1), observedKey+observedAlias, "")},
 		},
 		"OrphanToDeleteWarned": {
 			reason: "Turning an orphaned key into one deleted with its claim is allowed but said in a warning.",

@@ -58,7 +58,7 @@ func TestKeyPolicyGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-					var compact bytes.Buffer
+			var compact bytes.Buffer
 			if err := json.Compact(&compact, []byte(got)); err != nil || compact.String() != got {
 				t.Fatalf("policy is not compact JSON: %s", got)
 			}
