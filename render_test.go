@@ -1,0 +1,380 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+// These tests run the real Crossplane CLI, pinned in the Makefile and
+// installed by hack/install-crossplane.sh, against this function built and
+// served as `crossplane render` expects: the path a user takes on a laptop.
+
+// crossplaneCLI returns the CLI's path: $CROSSPLANE, else bin/crossplane.
+func crossplaneCLI(t *testing.T) string {
+	t.Helper()
+	cli := os.Getenv("CROSSPLANE")
+	if cli == "" {
+		cli = filepath.Join("bin", "crossplane")
+	}
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("the Crossplane CLI is missing at %s: run `make test`, which installs it (%v)", cli, err)
+	}
+	return cli
+}
+
+// startFunction builds this function and serves it without TLS on a free
+// loopback port, as the Development runtime expects. It returns a
+// functions.yaml that points the CLI at it.
+func startFunction(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "function")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("cannot build the function: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+
+	cmd := exec.Command(bin, "--insecure", "--address="+addr, "--metrics-address=")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the function did not listen on %s: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	fns, err := os.ReadFile(filepath.Join("example", "functions.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := fmt.Sprintf("    render.crossplane.io/runtime-development-target: dns:///%s\n", addr)
+	fns = bytes.Replace(fns, []byte("    render.crossplane.io/runtime: Development\n"),
+		[]byte("    render.crossplane.io/runtime: Development\n"+target), 1)
+	if !bytes.Contains(fns, []byte(target)) {
+		t.Fatal("example/functions.yaml has no Development runtime annotation")
+	}
+	path := filepath.Join(dir, "functions.yaml")
+	if err := os.WriteFile(path, fns, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// run runs the CLI and returns its stdout and stderr.
+func run(t *testing.T, cli string, args ...string) (string, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, cli, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	return stdout.String(), stderr.String(), err
+}
+
+// parseDocs splits a YAML stream into objects, keyed by kind.
+func parseDocs(t *testing.T, out string) map[string]*unstructured.Unstructured {
+	t.Helper()
+	docs := map[string]*unstructured.Unstructured{}
+	for _, d := range strings.Split(out, "\n---\n") {
+		d = strings.TrimPrefix(strings.TrimSpace(d), "---")
+		if strings.TrimSpace(d) == "" {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(d), &u.Object); err != nil {
+			t.Fatalf("cannot parse rendered document: %v\n%s", err, d)
+		}
+		if _, dup := docs[u.GetKind()]; dup {
+			t.Fatalf("rendered two objects of kind %s", u.GetKind())
+		}
+		docs[u.GetKind()] = u
+	}
+	return docs
+}
+
+func nested(t *testing.T, u *unstructured.Unstructured, path ...string) any {
+	t.Helper()
+	v, ok, err := unstructured.NestedFieldNoCopy(u.Object, path...)
+	if err != nil || !ok {
+		t.Errorf("%s: want field %s, missing", u.GetKind(), strings.Join(path, "."))
+	}
+	return v
+}
+
+func condition(u *unstructured.Unstructured, typ string) (string, string) {
+	cs, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range cs {
+		m, _ := c.(map[string]any)
+		if m["type"] == typ {
+			s, _ := m["status"].(string)
+			r, _ := m["reason"].(string)
+			return s, r
+		}
+	}
+	return "", ""
+}
+
+func TestRenderExamples(t *testing.T) {
+	cli := crossplaneCLI(t)
+	fns := startFunction(t)
+
+	type args struct {
+		xr          string
+		composition string
+		observed    string
+	}
+	type want struct {
+		kinds []string
+		// status of the XR after the render; nil entries must be absent.
+		status map[string]any
+		ready  string
+		// checks on the composed resources.
+		check func(t *testing.T, docs map[string]*unstructured.Unstructured)
+	}
+	cases := map[string]struct {
+		reason string
+		args   args
+		want   want
+	}{
+		"Example": {
+			reason: "The example XR renders into a Key with the computed policy and an Alias that selects it.",
+			args:   args{xr: "example/xr.yaml", composition: "example/composition.yaml"},
+			want: want{
+				kinds:  []string{"Alias", "Key", "XKmsBackend"},
+				status: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil, "kmsKeyArn": nil, "kmsKeyAliasArn": nil},
+				ready:  "False",
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					key, alias := docs["Key"], docs["Alias"]
+					if got := key.GetAPIVersion(); got != "kms.aws.upbound.io/v1beta1" {
+						t.Errorf("Key apiVersion: want kms.aws.upbound.io/v1beta1, got %s", got)
+					}
+					for path, want := range map[string]any{
+						"region":               "eu-west-1",
+						"description":          "KMS key for Vault backend encryption",
+						"deletionWindowInDays": float64(30),
+						"enableKeyRotation":    true,
+					} {
+						if got := nested(t, key, "spec", "forProvider", path); got != want {
+							t.Errorf("Key forProvider.%s: want %v, got %v", path, want, got)
+						}
+					}
+					checkPolicy(t, nested(t, key, "spec", "forProvider", "policy"))
+					if got := alias.GetAnnotations()["crossplane.io/external-name"]; got != "vault-backend" {
+						t.Errorf("Alias external name: want vault-backend, got %q", got)
+					}
+					if got := nested(t, alias, "spec", "forProvider", "targetKeyIdSelector", "matchControllerRef"); got != true {
+						t.Errorf("Alias targetKeyIdSelector.matchControllerRef: want true, got %v", got)
+					}
+				},
+			},
+		},
+		"ExampleObserved": {
+			reason: "With the provider's status in observed.yaml the XR reports all six status fields and is ready.",
+			args:   args{xr: "example/xr.yaml", composition: "example/composition.yaml", observed: "example/observed.yaml"},
+			want: want{
+				kinds: []string{"Alias", "Key", "XKmsBackend"},
+				status: map[string]any{
+					"kmsKeyId":              "1234abcd-12ab-34cd-56ef-1234567890ab",
+					"kmsKeyArn":             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+					"kmsKeyAliasName":       "alias/vault-backend",
+					"kmsKeyAliasArn":        "arn:aws:kms:eu-west-1:123456789012:alias/vault-backend",
+					"kmsKeyRotationEnabled": true,
+					"kmsKeyDeletionWindow":  float64(30),
+				},
+				ready: "True",
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					if got := nested(t, docs["Alias"], "spec", "forProvider", "targetKeyId"); got != "1234abcd-12ab-34cd-56ef-1234567890ab" {
+						t.Errorf("Alias targetKeyId: want the observed key id, got %v", got)
+					}
+				},
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			argv := []string{"render", tc.args.xr, tc.args.composition, fns, "--timeout=60s"}
+			if tc.args.observed != "" {
+				argv = append(argv, "--observed-resources="+tc.args.observed)
+			}
+			out, stderr, err := run(t, cli, argv...)
+			if err != nil {
+				t.Fatalf("%s\ncrossplane render: %v\n%s", tc.reason, err, stderr)
+			}
+			docs := parseDocs(t, out)
+			kinds := make([]string, 0, len(docs))
+			for k := range docs {
+				kinds = append(kinds, k)
+			}
+			if diff := cmp.Diff(tc.want.kinds, slices.Sorted(slices.Values(kinds))); diff != "" {
+				t.Fatalf("%s\nrendered kinds: -want, +got:\n%s", tc.reason, diff)
+			}
+			var xr *unstructured.Unstructured
+			for _, u := range docs {
+				if u.GetAPIVersion() == "kms.example.org/v1alpha1" || u.GetAPIVersion() == "kms.m.example.org/v1alpha1" {
+					xr = u
+				}
+			}
+			for k, want := range tc.want.status {
+				got, ok, _ := unstructured.NestedFieldNoCopy(xr.Object, "status", k)
+				switch {
+				case want == nil && ok:
+					t.Errorf("%s\nstatus.%s: want unset until known, got %v", tc.reason, k, got)
+				case want != nil && got != want:
+					t.Errorf("%s\nstatus.%s: want %v, got %v", tc.reason, k, want, got)
+				}
+			}
+			if s, r := condition(xr, "SpecValid"); s != "True" || r != "Valid" {
+				t.Errorf("%s\nSpecValid: want True/Valid, got %s/%s", tc.reason, s, r)
+			}
+			if s, _ := condition(xr, "Ready"); s != tc.want.ready {
+				t.Errorf("%s\nReady: want %s, got %s", tc.reason, tc.want.ready, s)
+			}
+			tc.want.check(t, docs)
+			validateAgainstProviderCRDs(t, cli, out)
+		})
+	}
+
+	t.Run("Invalid", func(t *testing.T) {
+		_, stderr, err := run(t, cli, "render", "example/xr-invalid.yaml", "example/composition.yaml", fns, "--timeout=60s")
+		if err == nil {
+			t.Fatal("crossplane render of example/xr-invalid.yaml: want a failure, got success")
+		}
+		for _, want := range []string{
+			`returned a fatal result: invalid spec:`,
+			`spec.aliasName: Invalid value: "aws/reserved": must not start with aws/`,
+			`spec.deletionWindowInDays: Invalid value: 3: must be between 7 and 30`,
+			`spec.rotationPeriodInDays: Forbidden: may only be set when enableKeyRotation is true`,
+			`spec.adminUsers[0]: Invalid value: "arn:aws:iam::123456789012:group/admins": IAM groups cannot be principals`,
+			`spec.standardUsers: Required value`,
+			`spec.region: Invalid value: "europe"`,
+			`spec.deletionPolicy: Unsupported value: "Keep"`,
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("render of the invalid XR: want %q in the message, got:\n%s", want, stderr)
+			}
+		}
+	})
+}
+
+// checkPolicy checks the rendered policy's statements in order.
+func checkPolicy(t *testing.T, v any) {
+	t.Helper()
+	s, _ := v.(string)
+	var doc PolicyDocument
+	if err := json.Unmarshal([]byte(s), &doc); err != nil {
+		t.Fatalf("Key policy is not JSON: %v\n%s", err, s)
+	}
+	type stmt struct{ Sid, Principals string }
+	got := make([]stmt, 0, len(doc.Statement))
+	for _, st := range doc.Statement {
+		got = append(got, stmt{st.Sid, strings.Join(st.Principal.AWS, ",")})
+	}
+	want := []stmt{
+		{"EnableIAMUserPermissions", "arn:aws:iam::123456789012:root"},
+		{"KeyAdministrators", "arn:aws:iam::123456789012:role/platform-admin"},
+		{"KeyUsers", "arn:aws:iam::123456789012:role/vault-server"},
+		{"KeyUsersPersistentResourceGrants", "arn:aws:iam::123456789012:role/vault-server"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("policy statements: -want, +got:\n%s", diff)
+	}
+}
+
+// providerCRDs copies the KMS Key and Alias CRDs of both groups from the
+// provider-aws module this function is built against.
+func providerCRDs(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/upbound/provider-aws/v2").Output()
+	if err != nil {
+		t.Fatalf("cannot find the provider-aws module: %v", err)
+	}
+	src := filepath.Join(strings.TrimSpace(string(out)), "package", "crds")
+	dst := t.TempDir()
+	for _, f := range []string{"kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml", "kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_aliases.yaml"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// validate runs `crossplane beta validate` offline: the CLI's cache holds
+// the Crossplane version's own CRDs, seeded by hack/install-crossplane.sh.
+func validate(t *testing.T, cli, extensions, resources string) (string, error) {
+	t.Helper()
+	cache, err := filepath.Abs(filepath.Join(filepath.Dir(cli), "validate-cache"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := run(t, cli, "beta", "validate", extensions, resources, "--cache-dir="+cache)
+	return stdout + stderr, err
+}
+
+// validateAgainstProviderCRDs checks every rendered Key and Alias against
+// provider-aws' own CRD schemas, and checks that the check can fail.
+func validateAgainstProviderCRDs(t *testing.T, cli, rendered string) {
+	t.Helper()
+	crds := providerCRDs(t)
+	dir := t.TempDir()
+	good := filepath.Join(dir, "rendered.yaml")
+	if err := os.WriteFile(good, []byte(rendered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := validate(t, cli, crds, good)
+	if err != nil || !strings.Contains(out, "0 failure cases") {
+		t.Fatalf("crossplane beta validate against provider CRDs: %v\n%s", err, out)
+	}
+	for _, kind := range []string{"Kind=Key", "Kind=Alias"} {
+		if !strings.Contains(out, "[✓] ") || !strings.Contains(out, kind) {
+			t.Errorf("crossplane beta validate: want %s validated, got:\n%s", kind, out)
+		}
+	}
+
+	// The same output with a wrongly typed field must fail, or the check
+	// above proves nothing.
+	bad := filepath.Join(dir, "bad.yaml")
+	broken := strings.Replace(rendered, "region: eu-west-1", "region: 42", 1)
+	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := validate(t, cli, crds, bad); err == nil || !strings.Contains(out, "spec.forProvider.region") {
+		t.Errorf("crossplane beta validate of a broken Key: want a failure naming spec.forProvider.region, got %v\n%s", err, out)
+	}
+}
