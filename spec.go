@@ -65,30 +65,22 @@ func (p *parser) typeErr(path *field.Path, v any, want string) {
 	p.errs = append(p.errs, field.TypeInvalid(path, summarize(v), "must be "+want))
 }
 
-func (p *parser) str(name string) *string {
-	v, ok := p.get(name)
-	if !ok {
-		return nil
-	}
-	s, ok := v.(string)
-	if !ok {
-		p.typeErr(specPath.Child(name), v, "a string")
-		return nil
-	}
-	return &s
-}
+func (p *parser) str(name string) *string { return scalar[string](p, name, "a string") }
 
-func (p *parser) boolean(name string) *bool {
+func (p *parser) boolean(name string) *bool { return scalar[bool](p, name, "a boolean") }
+
+// scalar reads a field whose decoded JSON value must be of type T.
+func scalar[T any](p *parser, name, want string) *T {
 	v, ok := p.get(name)
 	if !ok {
 		return nil
 	}
-	b, ok := v.(bool)
+	t, ok := v.(T)
 	if !ok {
-		p.typeErr(specPath.Child(name), v, "a boolean")
+		p.typeErr(specPath.Child(name), v, want)
 		return nil
 	}
-	return &b
+	return &t
 }
 
 func (p *parser) integer(name string) *int64 {
