@@ -20,7 +20,7 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 		t.Fatalf("controller-gen: %v\n%s", err, out)
 	}
 	for generated, checkedIn := range map[string]string{
-		filepath.Join(dir, "object", "zz_generated.deepcopy.go"):          filepath.Join("input", "v1beta1", "zz_generated.deepcopy.go"),
+		filepath.Join(dir, "object", "zz_generated.deepcopy.go"):           filepath.Join("input", "v1beta1", "zz_generated.deepcopy.go"),
 		filepath.Join(dir, "crd", "kmsbackend.fn.example.org_inputs.yaml"): filepath.Join("package", "input", "kmsbackend.fn.example.org_inputs.yaml"),
 	} {
 		want, err := os.ReadFile(generated)
