@@ -313,9 +313,9 @@ func checkPolicy(t *testing.T, v any) {
 	}
 }
 
-// providerCRDs copies the KMS Key and Alias CRDs of both groups from the
-// provider-aws module this function is built against.
-func providerCRDs(t *testing.T) string {
+// providerCRDs copies CRDs from the provider-aws module this function is
+// built against into a directory for `crossplane beta validate`.
+func providerCRDs(t *testing.T, files ...string) string {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/upbound/provider-aws/v2").Output()
 	if err != nil {
@@ -323,7 +323,7 @@ func providerCRDs(t *testing.T) string {
 	}
 	src := filepath.Join(strings.TrimSpace(string(out)), "package", "crds")
 	dst := t.TempDir()
-	for _, f := range []string{"kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml", "kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_aliases.yaml"} {
+	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(src, f))
 		if err != nil {
 			t.Fatal(err)
@@ -351,7 +351,7 @@ func validate(t *testing.T, cli, extensions, resources string) (string, error) {
 // provider-aws' own CRD schemas, and checks that the check can fail.
 func validateAgainstProviderCRDs(t *testing.T, cli, rendered string) {
 	t.Helper()
-	crds := providerCRDs(t)
+	crds := providerCRDs(t, "kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml", "kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_aliases.yaml")
 	dir := t.TempDir()
 	good := filepath.Join(dir, "rendered.yaml")
 	if err := os.WriteFile(good, []byte(rendered), 0o600); err != nil {
@@ -376,5 +376,18 @@ func validateAgainstProviderCRDs(t *testing.T, cli, rendered string) {
 	}
 	if out, err := validate(t, cli, crds, bad); err == nil || !strings.Contains(out, "spec.forProvider.region") {
 		t.Errorf("crossplane beta validate of a broken Key: want a failure naming spec.forProvider.region, got %v\n%s", err, out)
+	}
+}
+
+// TestIntegrationExamples checks that the integration examples are resources
+// provider-aws accepts, so that a user can apply them as they are.
+func TestIntegrationExamples(t *testing.T) {
+	cli := crossplaneCLI(t)
+	crds := providerCRDs(t, "s3.aws.upbound.io_bucketserversideencryptionconfigurations.yaml", "ec2.aws.upbound.io_ebsvolumes.yaml")
+	for _, f := range []string{"s3-bucket-encryption.yaml", "ebs-volume.yaml"} {
+		res, err := validate(t, cli, crds, filepath.Join("example", "integrations", f))
+		if err != nil || !strings.Contains(res, "1 success cases") {
+			t.Errorf("example/integrations/%s against provider-aws CRDs: %v\n%s", f, err, res)
+		}
 	}
 }
