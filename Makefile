@@ -30,8 +30,10 @@ render-invalid: $(CROSSPLANE)
 	hack/render.sh example/xr-invalid.yaml
 
 ## test: every test: unit, golden, and the real CLI's render and validate.
+# -count=1: the render tests run external binaries, which Go's test cache
+# cannot see change.
 test: $(CROSSPLANE)
-	go test ./...
+	go test -count=1 ./...
 
 ## generate: deepcopy methods and the input CRD, with the pinned controller-gen.
 generate:

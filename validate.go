@@ -18,7 +18,9 @@ const (
 	maxDescriptionLength     = 8192
 	minRotationPeriodInDays  = 90
 	maxRotationPeriodInDays  = 2560
-	maxTags                  = 50
+	// maxTags leaves room, under AWS's 50 tags per key, for the three tags
+	// provider-aws adds to every resource it manages (providerTags).
+	maxTags                  = 50 - 3
 	maxTagKeyLength          = 128
 	maxTagValueLength        = 256
 	aliasPrefix              = "alias/"
@@ -28,6 +30,10 @@ const (
 	deletionPolicyOrphan     = "Orphan"
 	defaultDescriptionFormat = "KMS key for alias/%s"
 )
+
+// providerTags are the tags provider-aws sets on every managed resource; a
+// claim that set them would fight the provider over their values.
+var providerTags = []string{"crossplane-kind", "crossplane-name", "crossplane-providerconfig"}
 
 // regionPattern matches AWS region names such as eu-west-1 or us-gov-west-1.
 var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
@@ -146,7 +152,9 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 	errs = append(errs, checkTags(specPath.Child("tags"), raw.Tags)...)
 	c.Tags = mergeTags(s.Tags, raw.Tags)
 	if len(c.Tags) > maxTags {
-		errs = append(errs, field.TooMany(specPath.Child("tags"), len(c.Tags), maxTags))
+		e := field.TooMany(specPath.Child("tags"), len(c.Tags), maxTags)
+		e.Detail += ", counting the platform's default tags: AWS allows 50 per key and provider-aws adds " + strings.Join(providerTags, ", ")
+		errs = append(errs, e)
 	}
 
 	if raw.ProviderConfigName != nil {
@@ -263,6 +271,8 @@ func checkTags(p *field.Path, tags map[string]string) field.ErrorList {
 			errs = append(errs, field.Invalid(kp, truncate(k), fmt.Sprintf("tag keys must be at most %d characters", maxTagKeyLength)))
 		case strings.HasPrefix(strings.ToLower(k), reservedTagPrefix):
 			errs = append(errs, field.Invalid(kp, k, "tag keys must not start with aws:, which AWS reserves"))
+		case slices.Contains(providerTags, k):
+			errs = append(errs, field.Invalid(kp, k, "is set by provider-aws on every resource it manages"))
 		case !isTagText(k):
 			errs = append(errs, field.Invalid(kp, k, "tag keys may hold only letters, digits, spaces and _.:/=+-@"))
 		}

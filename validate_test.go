@@ -176,9 +176,20 @@ func TestResolveRules(t *testing.T) {
 			want:   []string{`spec.region: Invalid value: "Europe (Ireland)": must be an AWS region such as eu-west-1`},
 		},
 		"TooManyTags": {
-			reason: "At most 50 tags, counting the platform's defaults.",
-			args:   args{settings: func(s *Settings) { s.Tags = manyTags(51) }},
-			want:   []string{`spec.tags: Too many: 51: must have at most 50 items`},
+			reason: "At most 47 tags, counting the platform's defaults: AWS allows 50 and provider-aws adds 3.",
+			args:   args{settings: func(s *Settings) { s.Tags = manyTags(48) }},
+			want: []string{
+				"spec.tags: Too many: 48: must have at most 47 items, counting the platform's default tags: AWS allows 50 per key and provider-aws adds crossplane-kind, crossplane-name, crossplane-providerconfig",
+			},
+		},
+		"MostTags": {
+			reason: "47 tags are fine.",
+			args:   args{settings: func(s *Settings) { s.Tags = manyTags(47) }},
+		},
+		"TagSetByProvider": {
+			reason: "The tags provider-aws sets cannot be set by a claim.",
+			args:   args{with: `tags: {crossplane-name: mine}`},
+			want:   []string{`spec.tags[crossplane-name]: Invalid value: "crossplane-name": is set by provider-aws on every resource it manages`},
 		},
 		"TagKeyReserved": {
 			reason: "Tag keys must not start with aws:.",

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+)
+
+func observedFrom(t *testing.T, docs map[string]string) map[resource.Name]resource.ObservedComposed {
+	t.Helper()
+	out := map[resource.Name]resource.ObservedComposed{}
+	for name, y := range docs {
+		u := composed.New()
+		if err := yaml.Unmarshal([]byte(y), &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		out[resource.Name(name)] = resource.ObservedComposed{Resource: u}
+	}
+	return out
+}
+
+func TestReadObserved(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		docs   map[string]string
+		want   Observed
+	}{
+		"Nothing": {
+			reason: "Nothing observed reads as nothing.",
+		},
+		"Reported": {
+			reason: "A reported Key and Alias give their ids, the Key's region, and readiness.",
+			docs: map[string]string{
+				"key": `
+spec: {deletionPolicy: Delete, forProvider: {region: eu-west-1}}
+status:
+  atProvider: {keyId: k-1, arn: "arn:k", enableKeyRotation: true, deletionWindowInDays: 30}
+  conditions: [{type: Ready, status: "True"}]`,
+				"alias": `
+metadata: {annotations: {crossplane.io/external-name: alias/app}}
+status:
+  atProvider: {arn: "arn:a"}
+  conditions: [{type: Ready, status: "False"}]`,
+			},
+			want: Observed{
+				Key:   &ObservedKey{Region: "eu-west-1", KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30), Ready: true},
+				Alias: &ObservedAlias{Name: "app", ARN: "arn:a"},
+			},
+		},
+		"OrphanByDeletionPolicy": {
+			reason: "deletionPolicy Orphan keeps the AWS key.",
+			docs:   map[string]string{"key": `spec: {deletionPolicy: Orphan}`},
+			want:   Observed{Key: &ObservedKey{Orphan: true}},
+		},
+		"OrphanByManagementPolicies": {
+			reason: "Management policies without Delete keep the AWS key (namespaced resources).",
+			docs:   map[string]string{"key": `spec: {managementPolicies: [Observe, Create, Update, LateInitialize]}`},
+			want:   Observed{Key: &ObservedKey{Orphan: true}},
+		},
+		"DeleteByAllPolicies": {
+			reason: "The * management policy deletes.",
+			docs:   map[string]string{"key": `spec: {managementPolicies: ["*"]}`},
+			want:   Observed{Key: &ObservedKey{}},
+		},
+		"WrongTypes": {
+			reason: "Fields of unexpected types read as unknown, never as an error.",
+			docs: map[string]string{"key": `
+spec: {forProvider: {region: 7}}
+status: {atProvider: {keyId: [x], enableKeyRotation: "yes", deletionWindowInDays: "30"}, conditions: "Ready"}`},
+			want: Observed{Key: &ObservedKey{}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := ReadObserved(observedFrom(t, tc.docs))
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("%s\nReadObserved: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
