@@ -14,10 +14,10 @@ import (
 
 // Limits of AWS KMS and of AWS tagging that a claim must respect.
 const (
-	maxAliasNameLength       = 250
-	maxDescriptionLength     = 8192
-	minRotationPeriodInDays  = 90
-	maxRotationPeriodInDays  = 2560
+	maxAliasNameLength      = 250
+	maxDescriptionLength    = 8192
+	minRotationPeriodInDays = 90
+	maxRotationPeriodInDays = 2560
 	// maxTags leaves room, under AWS's 50 tags per key, for the three tags
 	// provider-aws adds to every resource it manages (providerTags).
 	maxTags                  = 50 - 3
