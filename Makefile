@@ -4,6 +4,8 @@
 CROSSPLANE_VERSION ?= v2.2.1
 BIN                := $(CURDIR)/bin
 CROSSPLANE         := $(BIN)/crossplane
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT      := $(BIN)/golangci-lint
 export CROSSPLANE
 
 .PHONY: all build render render-observed render-invalid test generate lint tidy clean
@@ -39,10 +41,13 @@ test: $(CROSSPLANE)
 generate:
 	go generate -tags generate ./...
 
-## lint: vet and formatting.
-lint:
-	go vet ./...
-	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+$(GOLANGCI_LINT): hack/install-golangci-lint.sh
+	GOLANGCI_LINT_VERSION=$(GOLANGCI_LINT_VERSION) hack/install-golangci-lint.sh $(BIN)
+
+## lint: golangci-lint (vet, staticcheck, formatting, ...) and a tidy go.mod.
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+	go mod tidy -diff
 
 tidy:
 	go mod tidy

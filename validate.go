@@ -233,12 +233,14 @@ func checkAliasName(name string) string {
 	case strings.HasPrefix(name, reservedAliasPrefix):
 		return "must not start with aws/, which AWS reserves for its own keys"
 	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '_' || r == '-') {
-			return "may hold only letters, digits, /, _ and -"
-		}
+	if strings.ContainsFunc(name, func(r rune) bool { return !isAliasRune(r) }) {
+		return "may hold only letters, digits, /, _ and -"
 	}
 	return ""
+}
+
+func isAliasRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '_' || r == '-'
 }
 
 func checkRegion(r string) string {
