@@ -26,7 +26,6 @@ const (
 // A Principal is an IAM principal a key policy may name: an account root, a
 // user or a role.
 type Principal struct {
-	ARN       string
 	Partition string
 	Account   string
 }
@@ -55,7 +54,7 @@ func ParsePrincipal(s string) (Principal, string) {
 	if msg := checkIAMResource(res); msg != "" {
 		return Principal{}, msg
 	}
-	return Principal{ARN: s, Partition: partition, Account: account}, ""
+	return Principal{Partition: partition, Account: account}, ""
 }
 
 // IsAccountID reports whether s is a 12-digit AWS account id.

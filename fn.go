@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -58,7 +59,11 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, "cannot get observed composed resources"))
 		return rsp, nil
 	}
-	observed := ReadObserved(ocds)
+	objs := make(map[string]map[string]any, len(ocds))
+	for name, oc := range ocds {
+		objs[string(name)] = oc.Resource.Object
+	}
+	observed := ReadObserved(objs)
 
 	spec, _ := oxr.Resource.Object["spec"].(map[string]any)
 	raw, errs := ParseSpec(spec)
@@ -71,7 +76,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	errs = append(errs, CheckPolicySize(policy)...)
-	for _, w := range append(warnings, DeletionPolicyWarnings(claim, observed)...) {
+	for _, w := range append(warnings, ChangeWarnings(claim, observed)...) {
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
 	if len(errs) > 0 {
@@ -80,32 +85,22 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	target := Target{Namespace: oxr.Resource.GetNamespace()}
-	keyID := ""
-	if observed.Key != nil {
-		keyID = observed.Key.KeyID
-	}
 	dcds, err := request.GetDesiredComposedResources(req)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot get desired composed resources"))
 		return rsp, nil
 	}
-	for name, d := range map[resource.Name]struct {
-		obj   runtime.Object
-		ready bool
-	}{
-		keyName:   {DesiredKey(claim, policy, target), observed.Key != nil && observed.Key.Ready},
-		aliasName: {DesiredAlias(claim, keyID, target), observed.Alias != nil && observed.Alias.Ready},
-	} {
-		u, err := composed.From(d.obj)
-		if err != nil {
-			response.Fatal(rsp, errors.Wrapf(err, "cannot convert desired %s", name))
-			return rsp, nil
-		}
-		// A typed object carries an empty status, which is the provider's
-		// to write, never the function's.
-		delete(u.Object, "status")
-		dcds[name] = &resource.DesiredComposed{Resource: u, Ready: Readiness(d.ready)}
+	key, err := desired(DesiredKey(claim, policy, target), observed.Key != nil && observed.Key.Ready)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot convert the desired Key"))
+		return rsp, nil
 	}
+	alias, err := desired(DesiredAlias(claim, observed.KeyID(), target), observed.Alias != nil && observed.Alias.Ready)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot convert the desired Alias"))
+		return rsp, nil
+	}
+	dcds[keyName], dcds[aliasName] = key, alias
 	if err := response.SetDesiredComposedResources(rsp, dcds); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composed resources"))
 		return rsp, nil
@@ -124,9 +119,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		}
 	}
 	if !target.Namespaced() {
-		for k, v := range status.ConnectionDetails() {
-			dxr.ConnectionDetails[k] = v
-		}
+		maps.Copy(dxr.ConnectionDetails, status.ConnectionDetails())
 	}
 	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composite resource"))
@@ -137,13 +130,32 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// invalid reports a refusal three ways, as SPEC section 6 asks: a Fatal
-// result, so that nothing is applied; a SpecValid=False condition; and a
-// warning event, both on the XR and its claim.
+// desired converts a typed managed resource for the response, ready once the
+// provider reports the observed one Ready.
+func desired(obj runtime.Object, ready bool) (*resource.DesiredComposed, error) {
+	u, err := composed.From(obj)
+	if err != nil {
+		return nil, err
+	}
+	// A typed object carries an empty status, which is the provider's to
+	// write, never the function's.
+	delete(u.Object, "status")
+	r := resource.ReadyFalse
+	if ready {
+		r = resource.ReadyTrue
+	}
+	return &resource.DesiredComposed{Resource: u, Ready: r}, nil
+}
+
+// invalid reports a refusal three ways, as SPEC section 6 asks: a
+// SpecValid=False condition and a warning event, both on the XR and its
+// claim, and a Fatal result, so that nothing is applied.
 func invalid(rsp *fnv1.RunFunctionResponse, reason, msg string) *fnv1.RunFunctionResponse {
-	response.Fatal(rsp, errors.New(msg))
 	response.ConditionFalse(rsp, conditionSpecValid, reason).WithMessage(msg).TargetCompositeAndClaim()
+	// Crossplane stops reading results at the first Fatal one, so the
+	// warning, the only one of the two that reaches the claim, goes first.
 	response.Warning(rsp, errors.New(msg)).WithReason(reason).TargetCompositeAndClaim()
+	response.Fatal(rsp, errors.New(msg))
 	return rsp
 }
 

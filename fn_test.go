@@ -310,6 +310,48 @@ desired:
 				t.Fatalf("%s\nRunFunction(...): want no error, got %v", tc.reason, err)
 			}
 			golden(t, filepath.Join("testdata", "responses", name+".json"), rsp)
+			checkRefusal(t, rsp)
 		})
+	}
+}
+
+// checkRefusal checks SPEC section 6 on a response with a Fatal result:
+// Crossplane stops reading results at the first Fatal one, so the Fatal
+// result must come last, after a warning with the same message for the XR
+// and the claim, and a SpecValid=False condition must say it too.
+func checkRefusal(t *testing.T, rsp *fnv1.RunFunctionResponse) {
+	t.Helper()
+	rs := rsp.GetResults()
+	fatal := -1
+	for i, r := range rs {
+		if r.GetSeverity() == fnv1.Severity_SEVERITY_FATAL {
+			fatal = i
+			break
+		}
+	}
+	if fatal < 0 {
+		return
+	}
+	msg := rs[fatal].GetMessage()
+	if fatal != len(rs)-1 {
+		t.Errorf("the Fatal result is result %d of %d: Crossplane would drop the results after it", fatal+1, len(rs))
+	}
+	warned := false
+	for _, r := range rs[:fatal] {
+		warned = warned || (r.GetSeverity() == fnv1.Severity_SEVERITY_WARNING && r.GetTarget() == fnv1.Target_TARGET_COMPOSITE_AND_CLAIM && r.GetMessage() == msg)
+	}
+	if !warned {
+		t.Errorf("want a warning for the XR and the claim before the Fatal result, with its message %q", msg)
+	}
+	conditioned := false
+	for _, c := range rsp.GetConditions() {
+		conditioned = conditioned || (c.GetType() == "SpecValid" && c.GetStatus() == fnv1.Status_STATUS_CONDITION_FALSE &&
+			c.GetTarget() == fnv1.Target_TARGET_COMPOSITE_AND_CLAIM && c.GetMessage() == msg)
+	}
+	if !conditioned {
+		t.Errorf("want a SpecValid=False condition for the XR and the claim with the message %q", msg)
+	}
+	if len(rsp.GetDesired().GetResources()) > 0 {
+		t.Errorf("a refusal must compose nothing new, got %d desired resources", len(rsp.GetDesired().GetResources()))
 	}
 }

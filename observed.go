@@ -3,12 +3,8 @@ package main
 import (
 	"strings"
 
-	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
-	corev1 "k8s.io/api/core/v1"
-
-	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Observed is what the function needs to know of the composed resources that
@@ -22,6 +18,8 @@ type Observed struct {
 type ObservedKey struct {
 	// Region is the region the Key was created in (spec.forProvider).
 	Region string
+	// ProviderConfigName names the credentials that manage the Key.
+	ProviderConfigName string
 	// Orphan is true when deleting the Key managed resource keeps the AWS
 	// key: deletionPolicy Orphan, or management policies without Delete.
 	Orphan bool
@@ -43,49 +41,71 @@ type ObservedAlias struct {
 	Ready bool
 }
 
-// ReadObserved reads the Key and Alias from the observed composed resources.
-// Missing or wrongly typed fields read as unknown, never as an error: the
-// provider fills them in over time.
-func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
+// ReadObserved reads the Key and Alias from the observed composed resources,
+// given as their JSON objects by composition resource name. Missing or
+// wrongly typed fields read as unknown, never as an error: the provider fills
+// them in over time.
+func ReadObserved(objs map[string]map[string]any) Observed {
 	var o Observed
-	if k, ok := ocds[keyName]; ok && k.Resource != nil {
-		r := k.Resource
+	if k, ok := objs[keyName]; ok && k != nil {
 		o.Key = &ObservedKey{
-			Region: str(r, "spec.forProvider.region"),
-			Orphan: isOrphan(r),
-			KeyID:  str(r, "status.atProvider.keyId"),
-			ARN:    str(r, "status.atProvider.arn"),
-			Ready:  r.GetCondition(xpv1.TypeReady).Status == corev1.ConditionTrue,
+			Region:             str(k, "spec", "forProvider", "region"),
+			ProviderConfigName: str(k, "spec", "providerConfigRef", "name"),
+			Orphan:             isOrphan(k),
+			KeyID:              str(k, "status", "atProvider", "keyId"),
+			ARN:                str(k, "status", "atProvider", "arn"),
+			Ready:              isReady(k),
 		}
-		if b, err := r.GetBool("status.atProvider.enableKeyRotation"); err == nil {
+		if b, ok, err := unstructured.NestedBool(k, "status", "atProvider", "enableKeyRotation"); ok && err == nil {
 			o.Key.RotationEnabled = &b
 		}
-		if w, err := r.GetInteger("status.atProvider.deletionWindowInDays"); err == nil {
-			o.Key.DeletionWindowInDays = &w
+		if v, ok, err := unstructured.NestedFieldNoCopy(k, "status", "atProvider", "deletionWindowInDays"); ok && err == nil {
+			if w, ok := asInt(v); ok {
+				o.Key.DeletionWindowInDays = &w
+			}
 		}
 	}
-	if a, ok := ocds[aliasName]; ok && a.Resource != nil {
-		r := a.Resource
+	if a, ok := objs[aliasName]; ok && a != nil {
 		o.Alias = &ObservedAlias{
-			Name:  strings.TrimPrefix(meta.GetExternalName(r), aliasPrefix),
-			ARN:   str(r, "status.atProvider.arn"),
-			Ready: r.GetCondition(xpv1.TypeReady).Status == corev1.ConditionTrue,
+			Name:  strings.TrimPrefix(str(a, "metadata", "annotations", meta.AnnotationKeyExternalName), aliasPrefix),
+			ARN:   str(a, "status", "atProvider", "arn"),
+			Ready: isReady(a),
 		}
 	}
 	return o
 }
 
-func str(r *composed.Unstructured, path string) string {
-	s, _ := r.GetString(path)
+// KeyID is the observed key's id, or empty while it is unknown.
+func (o Observed) KeyID() string {
+	if o.Key == nil {
+		return ""
+	}
+	return o.Key.KeyID
+}
+
+func str(obj map[string]any, path ...string) string {
+	s, _, _ := unstructured.NestedString(obj, path...)
 	return s
 }
 
-func isOrphan(r *composed.Unstructured) bool {
-	if p, _ := r.GetString("spec.deletionPolicy"); p == deletionPolicyOrphan {
+// isReady reports whether the provider set the Ready condition True.
+func isReady(obj map[string]any) bool {
+	cs, _, _ := unstructured.NestedFieldNoCopy(obj, "status", "conditions")
+	l, _ := cs.([]any)
+	for _, c := range l {
+		if m, ok := c.(map[string]any); ok && m["type"] == "Ready" {
+			return m["status"] == "True"
+		}
+	}
+	return false
+}
+
+func isOrphan(obj map[string]any) bool {
+	if str(obj, "spec", "deletionPolicy") == deletionPolicyOrphan {
 		return true
 	}
-	mp, err := r.GetStringArray("spec.managementPolicies")
-	if err != nil || len(mp) == 0 {
+	mp, ok, err := unstructured.NestedStringSlice(obj, "spec", "managementPolicies")
+	if !ok || err != nil || len(mp) == 0 {
 		return false
 	}
 	for _, a := range mp {

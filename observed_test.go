@@ -6,20 +6,17 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
-
-	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
 )
 
-func observedFrom(t *testing.T, docs map[string]string) map[resource.Name]resource.ObservedComposed {
+func observedFrom(t *testing.T, docs map[string]string) map[string]map[string]any {
 	t.Helper()
-	out := map[resource.Name]resource.ObservedComposed{}
+	out := map[string]map[string]any{}
 	for name, y := range docs {
-		u := composed.New()
-		if err := yaml.Unmarshal([]byte(y), &u.Object); err != nil {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(y), &obj); err != nil {
 			t.Fatal(err)
 		}
-		out[resource.Name(name)] = resource.ObservedComposed{Resource: u}
+		out[name] = obj
 	}
 	return out
 }
@@ -37,7 +34,7 @@ func TestReadObserved(t *testing.T) {
 			reason: "A reported Key and Alias give their ids, the Key's region, and readiness.",
 			docs: map[string]string{
 				"key": `
-spec: {deletionPolicy: Delete, forProvider: {region: eu-west-1}}
+spec: {deletionPolicy: Delete, forProvider: {region: eu-west-1}, providerConfigRef: {name: aws-prod}}
 status:
   atProvider: {keyId: k-1, arn: "arn:k", enableKeyRotation: true, deletionWindowInDays: 30}
   conditions: [{type: Ready, status: "True"}]`,
@@ -48,7 +45,7 @@ status:
   conditions: [{type: Ready, status: "False"}]`,
 			},
 			want: Observed{
-				Key:   &ObservedKey{Region: "eu-west-1", KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30), Ready: true},
+				Key:   &ObservedKey{Region: "eu-west-1", ProviderConfigName: "aws-prod", KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30), Ready: true},
 				Alias: &ObservedAlias{Name: "app", ARN: "arn:a"},
 			},
 		},

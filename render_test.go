@@ -222,6 +222,29 @@ func TestRenderExamples(t *testing.T) {
 				},
 			},
 		},
+		"Namespaced": {
+			reason: "A Crossplane v2 namespaced XR renders into namespaced Key and Alias in its namespace; Orphan becomes management policies without Delete.",
+			args:   args{xr: "testdata/render/namespaced-xr.yaml", composition: "testdata/render/namespaced-composition.yaml"},
+			want: want{
+				kinds:  []string{"Alias", "Key", "KmsBackend"},
+				status: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil},
+				ready:  "False",
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					for _, kind := range []string{"Key", "Alias"} {
+						u := docs[kind]
+						if u.GetAPIVersion() != "kms.aws.m.upbound.io/v1beta1" || u.GetNamespace() != "vault" {
+							t.Errorf("%s: want kms.aws.m.upbound.io/v1beta1 in namespace vault, got %s in %q", kind, u.GetAPIVersion(), u.GetNamespace())
+						}
+						if got := nested(t, u, "spec", "managementPolicies"); !cmp.Equal(got, []any{"Observe", "Create", "Update", "LateInitialize"}) {
+							t.Errorf("%s managementPolicies: want every action but Delete, got %v", kind, got)
+						}
+						if _, ok, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "deletionPolicy"); ok {
+							t.Errorf("%s: namespaced resources have no deletionPolicy", kind)
+						}
+					}
+				},
+			},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -263,7 +286,7 @@ func TestRenderExamples(t *testing.T) {
 				t.Errorf("%s\nReady: want %s, got %s", tc.reason, tc.want.ready, s)
 			}
 			tc.want.check(t, docs)
-			validateAgainstProviderCRDs(t, cli, out)
+			validateAgainstProviderCRDs(t, cli, docs["Key"].GetAPIVersion(), out)
 		})
 	}
 
@@ -347,9 +370,9 @@ func validate(t *testing.T, cli, extensions, resources string) (string, error) {
 	return stdout + stderr, err
 }
 
-// validateAgainstProviderCRDs checks every rendered Key and Alias against
+// validateAgainstProviderCRDs checks the rendered Key and Alias against
 // provider-aws' own CRD schemas, and checks that the check can fail.
-func validateAgainstProviderCRDs(t *testing.T, cli, rendered string) {
+func validateAgainstProviderCRDs(t *testing.T, cli, apiVersion, rendered string) {
 	t.Helper()
 	crds := providerCRDs(t, "kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml", "kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_aliases.yaml")
 	dir := t.TempDir()
@@ -361,21 +384,24 @@ func validateAgainstProviderCRDs(t *testing.T, cli, rendered string) {
 	if err != nil || !strings.Contains(out, "0 failure cases") {
 		t.Fatalf("crossplane beta validate against provider CRDs: %v\n%s", err, out)
 	}
-	for _, kind := range []string{"Kind=Key", "Kind=Alias"} {
-		if !strings.Contains(out, "[✓] ") || !strings.Contains(out, kind) {
-			t.Errorf("crossplane beta validate: want %s validated, got:\n%s", kind, out)
+	for _, kind := range []string{"Key", "Alias"} {
+		if want := "[✓] " + apiVersion + ", Kind=" + kind; !strings.Contains(out, want) {
+			t.Errorf("crossplane beta validate: want %q, got:\n%s", want, out)
 		}
 	}
 
-	// The same output with a wrongly typed field must fail, or the check
-	// above proves nothing.
+	// The same output with a wrongly typed Key field must fail, or the
+	// check above proves nothing. Only the Key has deletionWindowInDays.
 	bad := filepath.Join(dir, "bad.yaml")
-	broken := strings.Replace(rendered, "region: eu-west-1", "region: 42", 1)
+	broken := strings.Replace(rendered, "deletionWindowInDays: 30", "deletionWindowInDays: thirty", 1)
+	if broken == rendered {
+		t.Fatal("the rendered Key has no deletionWindowInDays: 30 to break")
+	}
 	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := validate(t, cli, crds, bad); err == nil || !strings.Contains(out, "spec.forProvider.region") {
-		t.Errorf("crossplane beta validate of a broken Key: want a failure naming spec.forProvider.region, got %v\n%s", err, out)
+	if out, err := validate(t, cli, crds, bad); err == nil || !strings.Contains(out, "[x] schema validation error "+apiVersion+", Kind=Key") || !strings.Contains(out, "spec.forProvider.deletionWindowInDays") {
+		t.Errorf("crossplane beta validate of a broken Key: want a failure naming spec.forProvider.deletionWindowInDays, got %v\n%s", err, out)
 	}
 }
 

@@ -27,11 +27,22 @@ func CheckReplacement(c Claim, o Observed) field.ErrorList {
 	return errs
 }
 
-// DeletionPolicyWarnings says when a claim turns a key that would outlive its
-// claim into one that is deleted with it.
-func DeletionPolicyWarnings(c Claim, o Observed) []string {
-	if o.Key != nil && o.Key.Orphan && c.DeletionPolicy == deletionPolicyDelete {
-		return []string{"spec.deletionPolicy: changes from Orphan to Delete: deleting this claim will now schedule the KMS key for deletion"}
+// ChangeWarnings says what a valid edit changes about an existing key that
+// its owner may not expect: a key that outlived its claim is now deleted
+// with it; other credentials, maybe in another account, now manage it.
+func ChangeWarnings(c Claim, o Observed) []string {
+	k := o.Key
+	if k == nil {
+		return nil
 	}
-	return nil
+	var warns []string
+	if k.Orphan && c.DeletionPolicy == deletionPolicyDelete {
+		warns = append(warns, "spec.deletionPolicy: changes from Orphan to Delete: deleting this claim will now schedule the KMS key for deletion")
+	}
+	if k.ProviderConfigName != "" && k.ProviderConfigName != c.ProviderConfigName {
+		warns = append(warns, fmt.Sprintf(
+			"spec.providerConfigName: changes from %s to %s: if %s holds credentials for another account, the provider will create a new key there and the existing key will no longer be managed",
+			k.ProviderConfigName, c.ProviderConfigName, c.ProviderConfigName))
+	}
+	return warns
 }

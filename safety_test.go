@@ -38,15 +38,30 @@ func TestCheckReplacement(t *testing.T) {
 	}
 }
 
-func TestDeletionPolicyWarnings(t *testing.T) {
-	orphaned := Observed{Key: &ObservedKey{Orphan: true}}
-	if w := DeletionPolicyWarnings(Claim{DeletionPolicy: "Delete"}, orphaned); len(w) != 1 {
-		t.Errorf("Orphan to Delete: want one warning, got %v", w)
+func TestChangeWarnings(t *testing.T) {
+	c := Claim{DeletionPolicy: "Delete", ProviderConfigName: "default"}
+	cases := map[string]struct {
+		reason   string
+		claim    func(*Claim)
+		observed Observed
+		want     int
+	}{
+		"NothingObserved":   {reason: "A new claim changes nothing."},
+		"Unchanged":         {reason: "An unchanged key gives no warning.", observed: Observed{Key: &ObservedKey{ProviderConfigName: "default"}}},
+		"OrphanToDelete":    {reason: "Orphan to Delete is said.", observed: Observed{Key: &ObservedKey{Orphan: true}}, want: 1},
+		"OrphanKept":        {reason: "Orphan kept is fine.", claim: func(c *Claim) { c.DeletionPolicy = "Orphan" }, observed: Observed{Key: &ObservedKey{Orphan: true}}},
+		"ProviderConfig":    {reason: "New credentials for an existing key are said.", observed: Observed{Key: &ObservedKey{ProviderConfigName: "aws-old"}}, want: 1},
+		"ProviderConfigNew": {reason: "A key without a known provider config gives no warning.", observed: Observed{Key: &ObservedKey{}}},
 	}
-	if w := DeletionPolicyWarnings(Claim{DeletionPolicy: "Orphan"}, orphaned); len(w) != 0 {
-		t.Errorf("Orphan kept: want no warning, got %v", w)
-	}
-	if w := DeletionPolicyWarnings(Claim{DeletionPolicy: "Delete"}, Observed{Key: &ObservedKey{}}); len(w) != 0 {
-		t.Errorf("Delete kept: want no warning, got %v", w)
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			claim := c
+			if tc.claim != nil {
+				tc.claim(&claim)
+			}
+			if got := ChangeWarnings(claim, tc.observed); len(got) != tc.want {
+				t.Errorf("%s\nChangeWarnings: want %d warnings, got %v", tc.reason, tc.want, got)
+			}
+		})
 	}
 }

@@ -14,8 +14,6 @@ import (
 const (
 	defaultDeletionWindowInDays = 30
 	defaultProviderConfigName   = "default"
-	minDeletionWindowInDays     = 7
-	maxDeletionWindowInDays     = 30
 )
 
 // Settings are a platform team's defaults and guardrails, read from the
@@ -89,6 +87,9 @@ func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
 			s.EnableKeyRotation = *d.EnableKeyRotation
 		}
 		errs = append(errs, checkTags(p.Child("tags"), d.Tags)...)
+		if len(d.Tags) > maxTags {
+			errs = append(errs, field.TooMany(p.Child("tags"), len(d.Tags), maxTags))
+		}
 		s.Tags = d.Tags
 	}
 	if pol := in.Policy; pol != nil {

@@ -143,20 +143,14 @@ func (p *parser) stringMap(name string) map[string]string {
 	return out
 }
 
-// asInt accepts the integral numbers JSON decoding produces.
+// asInt accepts the integral numbers JSON decoding produces: float64s
+// without a fraction, in the range of int64.
 func asInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case float64:
-		if n != math.Trunc(n) || math.IsInf(n, 0) || n < math.MinInt64 || n >= math.MaxInt64 {
-			return 0, false
-		}
-		return int64(n), true
+	n, ok := v.(float64)
+	if !ok || n != math.Trunc(n) || n < math.MinInt64 || n >= math.MaxInt64 {
+		return 0, false
 	}
-	return 0, false
+	return int64(n), true
 }
 
 // summarize keeps error messages short whatever a claim holds: the value of

@@ -1,9 +1,5 @@
 package main
 
-import (
-	"github.com/crossplane/function-sdk-go/resource"
-)
-
 // Status is what the XR's status reports of the key: each field is nil
 // until its value is known.
 type Status struct {
@@ -53,8 +49,8 @@ func put[T any](f map[string]any, name string, v *T) {
 
 // ConnectionDetails returns the legacy XR's connection details: the key's
 // and alias's identifiers that are known.
-func (s Status) ConnectionDetails() resource.ConnectionDetails {
-	cd := resource.ConnectionDetails{}
+func (s Status) ConnectionDetails() map[string][]byte {
+	cd := map[string][]byte{}
 	for name, v := range map[string]*string{
 		"kmsKeyId":        s.KeyID,
 		"kmsKeyArn":       s.KeyARN,
@@ -66,15 +62,6 @@ func (s Status) ConnectionDetails() resource.ConnectionDetails {
 		}
 	}
 	return cd
-}
-
-// Readiness is the readiness of a composed resource: ready once the provider
-// reports its Ready condition True.
-func Readiness(ready bool) resource.Ready {
-	if ready {
-		return resource.ReadyTrue
-	}
-	return resource.ReadyFalse
 }
 
 func nonEmpty(s string) *string {

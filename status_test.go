@@ -5,8 +5,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/utils/ptr"
-
-	"github.com/crossplane/function-sdk-go/resource"
 )
 
 func TestComputeStatus(t *testing.T) {
@@ -15,12 +13,12 @@ func TestComputeStatus(t *testing.T) {
 		reason   string
 		observed Observed
 		want     map[string]any
-		wantCD   resource.ConnectionDetails
+		wantCD   map[string][]byte
 	}{
 		"NothingObserved": {
 			reason: "Before anything exists only the alias name, taken from the claim, is known.",
 			want:   map[string]any{"kmsKeyAliasName": "alias/vault-backend"},
-			wantCD: resource.ConnectionDetails{"kmsKeyAliasName": []byte("alias/vault-backend")},
+			wantCD: map[string][]byte{"kmsKeyAliasName": []byte("alias/vault-backend")},
 		},
 		"KeyWithoutAtProvider": {
 			reason: "A Key the provider has not reported on yet adds nothing: never an empty string.",
@@ -29,7 +27,7 @@ func TestComputeStatus(t *testing.T) {
 				Alias: &ObservedAlias{Name: "vault-backend"},
 			},
 			want:   map[string]any{"kmsKeyAliasName": "alias/vault-backend"},
-			wantCD: resource.ConnectionDetails{"kmsKeyAliasName": []byte("alias/vault-backend")},
+			wantCD: map[string][]byte{"kmsKeyAliasName": []byte("alias/vault-backend")},
 		},
 		"KeyIDOnly": {
 			reason: "Each field appears as soon as its own value is known.",
@@ -37,7 +35,7 @@ func TestComputeStatus(t *testing.T) {
 				Key: &ObservedKey{KeyID: "k-1", RotationEnabled: ptr.To(false)},
 			},
 			want: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": "k-1", "kmsKeyRotationEnabled": false},
-			wantCD: resource.ConnectionDetails{
+			wantCD: map[string][]byte{
 				"kmsKeyAliasName": []byte("alias/vault-backend"),
 				"kmsKeyId":        []byte("k-1"),
 			},
@@ -52,7 +50,7 @@ func TestComputeStatus(t *testing.T) {
 				"kmsKeyAliasName": "alias/vault-backend", "kmsKeyAliasArn": "arn:a",
 				"kmsKeyId": "k-1", "kmsKeyArn": "arn:k", "kmsKeyRotationEnabled": true, "kmsKeyDeletionWindow": int64(30),
 			},
-			wantCD: resource.ConnectionDetails{
+			wantCD: map[string][]byte{
 				"kmsKeyAliasName": []byte("alias/vault-backend"), "kmsKeyAliasArn": []byte("arn:a"),
 				"kmsKeyId": []byte("k-1"), "kmsKeyArn": []byte("arn:k"),
 			},

@@ -7,13 +7,17 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// Limits of AWS KMS and of AWS tagging that a claim must respect.
+// Limits of AWS KMS and of AWS tagging that a claim must respect. Lengths
+// are in characters, as AWS counts them.
 const (
+	minDeletionWindowInDays = 7
+	maxDeletionWindowInDays = 30
 	maxAliasNameLength      = 250
 	maxDescriptionLength    = 8192
 	minRotationPeriodInDays = 90
@@ -35,8 +39,9 @@ const (
 // claim that set them would fight the provider over their values.
 var providerTags = []string{"crossplane-kind", "crossplane-name", "crossplane-providerconfig"}
 
-// regionPattern matches AWS region names such as eu-west-1 or us-gov-west-1.
-var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
+// regionPattern matches AWS region names such as eu-west-1, us-gov-west-1
+// or eusc-de-east-1.
+var regionPattern = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
 
 // Claim is a valid KmsBackend spec with every default applied: all that the
 // composed resources and the key policy are computed from.
@@ -78,15 +83,15 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 	} else {
 		c.AliasName = strings.TrimPrefix(*raw.AliasName, aliasPrefix)
 		if msg := checkAliasName(c.AliasName); msg != "" {
-			errs = append(errs, field.Invalid(p, *raw.AliasName, msg))
+			errs = append(errs, field.Invalid(p, truncate(*raw.AliasName), msg))
 		}
 	}
 
 	c.Description = fmt.Sprintf(defaultDescriptionFormat, c.AliasName)
 	if raw.Description != nil {
 		c.Description = *raw.Description
-		if len(c.Description) > maxDescriptionLength {
-			errs = append(errs, field.TooLong(specPath.Child("description"), "", maxDescriptionLength))
+		if utf8.RuneCountInString(c.Description) > maxDescriptionLength {
+			errs = append(errs, tooLong(specPath.Child("description"), maxDescriptionLength))
 		}
 	}
 
@@ -117,9 +122,9 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 
 	var warns []string
 	pr := principals{allowed: s.AllowedAccountIDs}
-	c.AdminUsers = pr.parse(specPath.Child("adminUsers"), raw.AdminUsers, "admin ARN")
-	adminAccounts := pr.accounts
-	c.StandardUsers = pr.parse(specPath.Child("standardUsers"), raw.StandardUsers, "standard user ARN")
+	var adminAccounts map[string]bool
+	c.AdminUsers, adminAccounts = pr.parse(specPath.Child("adminUsers"), raw.AdminUsers, "admin ARN")
+	c.StandardUsers, _ = pr.parse(specPath.Child("standardUsers"), raw.StandardUsers, "standard user ARN")
 	errs = append(errs, pr.errs...)
 	warns = append(warns, pr.warns...)
 
@@ -143,7 +148,7 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 	if raw.Region != nil {
 		c.Region = *raw.Region
 		if msg := checkRegion(c.Region); msg != "" {
-			errs = append(errs, field.Invalid(specPath.Child("region"), c.Region, msg))
+			errs = append(errs, field.Invalid(specPath.Child("region"), truncate(c.Region), msg))
 		}
 	} else if c.Region == "" {
 		errs = append(errs, field.Required(specPath.Child("region"), "must name the key's AWS region, e.g. eu-west-1 (the platform sets no default)"))
@@ -165,7 +170,7 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 	if d := raw.DeletionPolicy; d != nil {
 		c.DeletionPolicy = *d
 		if *d != deletionPolicyDelete && *d != deletionPolicyOrphan {
-			errs = append(errs, field.NotSupported(specPath.Child("deletionPolicy"), *d, []string{deletionPolicyDelete, deletionPolicyOrphan}))
+			errs = append(errs, field.NotSupported(specPath.Child("deletionPolicy"), truncate(*d), []string{deletionPolicyDelete, deletionPolicyOrphan}))
 		}
 	}
 	return c, warns, errs
@@ -178,19 +183,18 @@ type principals struct {
 	partition string
 	// partitionFrom is the field path of the first ARN, which set partition.
 	partitionFrom string
-	accounts      map[string]bool
 	errs          field.ErrorList
 	warns         []string
 }
 
-// parse returns the list's ARNs sorted and without duplicates, and records
-// the accounts it names.
-func (pr *principals) parse(p *field.Path, arns []string, what string) []string {
+// parse returns the list's valid ARNs, sorted and without duplicates, and
+// the accounts they name.
+func (pr *principals) parse(p *field.Path, arns []string, what string) ([]string, map[string]bool) {
 	if len(arns) == 0 {
 		pr.errs = append(pr.errs, field.Required(p, "at least one "+what+" is required"))
-		return nil
+		return nil, nil
 	}
-	pr.accounts = map[string]bool{}
+	accounts := map[string]bool{}
 	seen := make(map[string]int, len(arns))
 	out := make([]string, 0, len(arns))
 	for i, a := range arns {
@@ -217,11 +221,11 @@ func (pr *principals) parse(p *field.Path, arns []string, what string) []string 
 				fmt.Sprintf("account %s is not one the platform allows (%s)", prin.Account, strings.Join(pr.allowed, ", "))))
 			continue
 		}
-		pr.accounts[prin.Account] = true
+		accounts[prin.Account] = true
 		out = append(out, a)
 	}
 	slices.Sort(out)
-	return out
+	return out, accounts
 }
 
 func checkAliasName(name string) string {
@@ -269,7 +273,7 @@ func checkTags(p *field.Path, tags map[string]string) field.ErrorList {
 		switch {
 		case k == "":
 			errs = append(errs, field.Invalid(kp, k, "tag keys must not be empty"))
-		case len(k) > maxTagKeyLength:
+		case utf8.RuneCountInString(k) > maxTagKeyLength:
 			errs = append(errs, field.Invalid(kp, truncate(k), fmt.Sprintf("tag keys must be at most %d characters", maxTagKeyLength)))
 		case strings.HasPrefix(strings.ToLower(k), reservedTagPrefix):
 			errs = append(errs, field.Invalid(kp, k, "tag keys must not start with aws:, which AWS reserves"))
@@ -279,13 +283,20 @@ func checkTags(p *field.Path, tags map[string]string) field.ErrorList {
 			errs = append(errs, field.Invalid(kp, k, "tag keys may hold only letters, digits, spaces and _.:/=+-@"))
 		}
 		switch {
-		case len(v) > maxTagValueLength:
-			errs = append(errs, field.TooLong(kp, "", maxTagValueLength))
+		case utf8.RuneCountInString(v) > maxTagValueLength:
+			errs = append(errs, tooLong(kp, maxTagValueLength))
 		case !isTagText(v):
 			errs = append(errs, field.Invalid(kp, truncate(v), "tag values may hold only letters, digits, spaces and _.:/=+-@"))
 		}
 	}
 	return errs
+}
+
+// tooLong is field.TooLong counting characters, as AWS does, not bytes.
+func tooLong(p *field.Path, maxLength int) *field.Error {
+	e := field.TooLong(p, "", maxLength)
+	e.Detail = fmt.Sprintf("may not be more than %d characters", maxLength)
+	return e
 }
 
 func isTagText(s string) bool {

@@ -69,7 +69,7 @@ func TestResolveRules(t *testing.T) {
 		"AliasTooLong": {
 			reason: "The name part is at most 250 characters.",
 			args:   args{with: `aliasName: ` + strings.Repeat("a", 251)},
-			want:   []string{`spec.aliasName: Invalid value: "` + strings.Repeat("a", 251) + `": must be at most 250 characters after the alias/ prefix`},
+			want:   []string{`spec.aliasName: Invalid value: "` + strings.Repeat("a", 64) + `…": must be at most 250 characters after the alias/ prefix`},
 		},
 		"AliasReserved": {
 			reason: "aws/ is reserved for AWS managed keys, with or without the alias/ prefix.",
@@ -84,7 +84,7 @@ func TestResolveRules(t *testing.T) {
 		"DescriptionTooLong": {
 			reason: "A description is at most 8192 characters.",
 			args:   args{with: `description: ` + strings.Repeat("d", 8193)},
-			want:   []string{`spec.description: Too long: may not be more than 8192 bytes`},
+			want:   []string{`spec.description: Too long: may not be more than 8192 characters`},
 		},
 		"WindowTooShort": {
 			reason: "The deletion window is at least 7 days.",
@@ -170,6 +170,12 @@ func TestResolveRules(t *testing.T) {
 			reason: "With a platform default the region may be left out.",
 			args:   args{without: []string{"region"}, settings: func(s *Settings) { s.Region = "eu-central-1" }},
 		},
+		"RegionEUSC": {
+			reason: "The European Sovereign Cloud's regions have a four-letter prefix.",
+			args: args{
+				with: `{region: eusc-de-east-1, adminUsers: ["arn:aws-eusc:iam::123456789012:role/a"], standardUsers: ["arn:aws-eusc:iam::123456789012:role/b"]}`,
+			},
+		},
 		"RegionInvalid": {
 			reason: "A region must look like an AWS region.",
 			args:   args{with: `region: Europe (Ireland)`},
@@ -196,6 +202,15 @@ func TestResolveRules(t *testing.T) {
 			args:   args{with: `tags: {"AWS:owner": x}`},
 			want:   []string{`spec.tags[AWS:owner]: Invalid value: "AWS:owner": tag keys must not start with aws:, which AWS reserves`},
 		},
+		"TagKeyEmpty": {
+			reason: "Tag keys are at least one character.",
+			args:   args{with: `tags: {"": x}`},
+			want:   []string{`spec.tags[]: Invalid value: "": tag keys must not be empty`},
+		},
+		"TagValueCharacters": {
+			reason: "Lengths count characters, not bytes: 256 accented letters are fine.",
+			args:   args{with: `tags: {k: ` + strings.Repeat("é", 256) + `}`},
+		},
 		"TagKeyTooLong": {
 			reason: "Tag keys are at most 128 characters.",
 			args:   args{with: `tags: {` + strings.Repeat("k", 129) + `: x}`},
@@ -204,7 +219,7 @@ func TestResolveRules(t *testing.T) {
 		"TagValueTooLong": {
 			reason: "Tag values are at most 256 characters.",
 			args:   args{with: `tags: {k: ` + strings.Repeat("v", 257) + `}`},
-			want:   []string{`spec.tags[k]: Too long: may not be more than 256 bytes`},
+			want:   []string{`spec.tags[k]: Too long: may not be more than 256 characters`},
 		},
 		"TagCharacters": {
 			reason: "Tags hold letters, digits, spaces and _.:/=+-@ only.",

@@ -16,15 +16,21 @@ bin/function --insecure --address="127.0.0.1:${port}" --metrics-address= &
 pid=$!
 trap 'kill "${pid}" 2>/dev/null || true; wait "${pid}" 2>/dev/null || true' EXIT
 
+listening=false
 for _ in $(seq 100); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
-    break
-  fi
   if ! kill -0 "${pid}" 2>/dev/null; then
     echo "the function exited; is port ${port} taken?" >&2
     exit 1
   fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+    listening=true
+    break
+  fi
   sleep 0.1
 done
+if [[ "${listening}" != true ]]; then
+  echo "the function is not listening on port ${port} after 10s" >&2
+  exit 1
+fi
 
 "${crossplane}" render "${xr}" example/composition.yaml example/functions.yaml --timeout=30s "$@"
