@@ -171,7 +171,7 @@ func TestRenderExamples(t *testing.T) {
 	}{
 		"Example": {
 			reason: "The example XR renders into a Key with the computed policy and an Alias that selects it.",
-			args:   args{xr: "example/xr.yaml", composition: "example/composition.yaml"},
+			args:   args{xr: "example/xr.yaml", composition: "configuration/legacy/composition.yaml"},
 			want: want{
 				kinds:  []string{"Alias", "Key", "XKmsBackend"},
 				status: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil, "kmsKeyArn": nil, "kmsKeyAliasArn": nil},
@@ -203,7 +203,7 @@ func TestRenderExamples(t *testing.T) {
 		},
 		"ExampleObserved": {
 			reason: "With the provider's status in observed.yaml the XR reports all six status fields and is ready.",
-			args:   args{xr: "example/xr.yaml", composition: "example/composition.yaml", observed: "example/observed.yaml"},
+			args:   args{xr: "example/xr.yaml", composition: "configuration/legacy/composition.yaml", observed: "example/observed.yaml"},
 			want: want{
 				kinds: []string{"Alias", "Key", "XKmsBackend"},
 				status: map[string]any{
@@ -291,7 +291,7 @@ func TestRenderExamples(t *testing.T) {
 	}
 
 	t.Run("Invalid", func(t *testing.T) {
-		_, stderr, err := run(t, cli, "render", "example/xr-invalid.yaml", "example/composition.yaml", fns, "--timeout=60s")
+		_, stderr, err := run(t, cli, "render", "example/xr-invalid.yaml", "configuration/legacy/composition.yaml", fns, "--timeout=60s")
 		if err == nil {
 			t.Fatal("crossplane render of example/xr-invalid.yaml: want a failure, got success")
 		}

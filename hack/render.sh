@@ -33,4 +33,4 @@ if [[ "${listening}" != true ]]; then
   exit 1
 fi
 
-"${crossplane}" render "${xr}" example/composition.yaml example/functions.yaml --timeout=30s "$@"
+"${crossplane}" render "${xr}" configuration/legacy/composition.yaml example/functions.yaml --timeout=30s "$@"
