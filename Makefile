@@ -8,7 +8,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT      := $(BIN)/golangci-lint
 export CROSSPLANE
 
-.PHONY: all build render render-observed render-invalid test generate lint tidy clean
+.PHONY: all build render render-observed render-invalid test generate xpkg lint tidy clean
 
 all: test
 
@@ -41,6 +41,11 @@ test: $(CROSSPLANE)
 generate:
 	go generate -tags generate ./...
 
+## xpkg: the Function and Configuration packages, into _output/, with no
+## container engine (ARCH=arm64 for arm64).
+xpkg: $(CROSSPLANE)
+	hack/xpkg.sh _output
+
 $(GOLANGCI_LINT): hack/install-golangci-lint.sh
 	GOLANGCI_LINT_VERSION=$(GOLANGCI_LINT_VERSION) hack/install-golangci-lint.sh $(BIN)
 
@@ -48,9 +53,10 @@ $(GOLANGCI_LINT): hack/install-golangci-lint.sh
 lint: $(GOLANGCI_LINT)
 	$(GOLANGCI_LINT) run ./...
 	go mod tidy -diff
+	go -C tools mod tidy -diff
 
 tidy:
 	go mod tidy
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) _output
