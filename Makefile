@@ -8,7 +8,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT      := $(BIN)/golangci-lint
 export CROSSPLANE
 
-.PHONY: all build render render-observed render-invalid test generate xpkg lint tidy clean
+.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails test generate xpkg lint tidy clean
 
 all: test
 
@@ -19,17 +19,29 @@ build:
 $(CROSSPLANE): hack/install-crossplane.sh
 	CROSSPLANE_VERSION=$(CROSSPLANE_VERSION) hack/install-crossplane.sh $(BIN)
 
+LEGACY     := configuration/legacy/composition.yaml
+NAMESPACED := configuration/namespaced/composition.yaml
+GUARDRAILS := example/guardrails/composition.yaml
+
 ## render: the example XR as Crossplane would compose it: a Key and an Alias.
 render: $(CROSSPLANE)
-	hack/render.sh example/xr.yaml
+	hack/render.sh example/xr.yaml $(LEGACY)
 
 ## render-observed: the same, with the Key and Alias already in AWS: status filled in.
 render-observed: $(CROSSPLANE)
-	hack/render.sh example/xr.yaml --observed-resources=example/observed.yaml
+	hack/render.sh example/xr.yaml $(LEGACY) --observed-resources=example/observed.yaml
 
 ## render-invalid: a claim with many mistakes; the render fails naming each field.
 render-invalid: $(CROSSPLANE)
-	hack/render.sh example/xr-invalid.yaml
+	hack/render.sh example/xr-invalid.yaml $(LEGACY)
+
+## render-namespaced: the Crossplane v2 namespaced KmsBackend: namespaced Key and Alias.
+render-namespaced: $(CROSSPLANE)
+	hack/render.sh example/namespaced/xr.yaml $(NAMESPACED)
+
+## render-guardrails: a claim that leaves region and more to the platform's input.
+render-guardrails: $(CROSSPLANE)
+	hack/render.sh example/guardrails/xr-defaults.yaml $(GUARDRAILS)
 
 ## test: every test: unit, golden, and the real CLI's render and validate.
 # -count=1: the render tests run external binaries, which Go's test cache

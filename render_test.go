@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -224,7 +225,7 @@ func TestRenderExamples(t *testing.T) {
 		},
 		"Namespaced": {
 			reason: "A Crossplane v2 namespaced XR renders into namespaced Key and Alias in its namespace; Orphan becomes management policies without Delete.",
-			args:   args{xr: "testdata/render/namespaced-xr.yaml", composition: "testdata/render/namespaced-composition.yaml"},
+			args:   args{xr: "example/namespaced/xr.yaml", composition: "configuration/namespaced/composition.yaml"},
 			want: want{
 				kinds:  []string{"Alias", "Key", "KmsBackend"},
 				status: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil},
@@ -240,6 +241,64 @@ func TestRenderExamples(t *testing.T) {
 						}
 						if _, ok, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "deletionPolicy"); ok {
 							t.Errorf("%s: namespaced resources have no deletionPolicy", kind)
+						}
+						if got := nested(t, u, "spec", "providerConfigRef", "kind"); got != "ClusterProviderConfig" {
+							t.Errorf("%s providerConfigRef.kind: want ClusterProviderConfig, got %v", kind, got)
+						}
+					}
+					checkPolicy(t, nested(t, docs["Key"], "spec", "forProvider", "policy"))
+				},
+			},
+		},
+		"NamespacedObserved": {
+			reason: "With the provider's status the namespaced XR reports all six status fields and is ready.",
+			args:   args{xr: "example/namespaced/xr.yaml", composition: "configuration/namespaced/composition.yaml", observed: "example/namespaced/observed.yaml"},
+			want: want{
+				kinds: []string{"Alias", "Key", "KmsBackend"},
+				status: map[string]any{
+					"kmsKeyId":              "1234abcd-12ab-34cd-56ef-1234567890ab",
+					"kmsKeyArn":             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+					"kmsKeyAliasName":       "alias/vault-backend",
+					"kmsKeyAliasArn":        "arn:aws:kms:eu-west-1:123456789012:alias/vault-backend",
+					"kmsKeyRotationEnabled": true,
+					"kmsKeyDeletionWindow":  float64(30),
+				},
+				ready: "True",
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					if got := nested(t, docs["Alias"], "spec", "forProvider", "targetKeyId"); got != "1234abcd-12ab-34cd-56ef-1234567890ab" {
+						t.Errorf("Alias targetKeyId: want the observed key id, got %v", got)
+					}
+				},
+			},
+		},
+		"InputDefaults": {
+			reason: "A claim without region, provider config, window or rotation renders with the platform's defaults from the function input, its tags over the platform's.",
+			args:   args{xr: "example/guardrails/xr-defaults.yaml", composition: "example/guardrails/composition.yaml"},
+			want: want{
+				kinds:  []string{"Alias", "Key", "XKmsBackend"},
+				status: map[string]any{"kmsKeyAliasName": "alias/payments"},
+				ready:  "False",
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					key := docs["Key"]
+					for path, want := range map[string]any{
+						"region":               "eu-west-1",
+						"deletionWindowInDays": float64(21),
+						"enableKeyRotation":    true,
+					} {
+						if got := nested(t, key, "spec", "forProvider", path); got != want {
+							t.Errorf("Key forProvider.%s: want the input's %v, got %v", path, want, got)
+						}
+					}
+					wantTags := map[string]any{"managed-by": "crossplane", "cost-center": "payments", "team": "payments"}
+					if got := nested(t, key, "spec", "forProvider", "tags"); !cmp.Equal(got, wantTags) {
+						t.Errorf("Key tags: want the input's under the claim's %v, got %v", wantTags, got)
+					}
+					for _, kind := range []string{"Key", "Alias"} {
+						if got := nested(t, docs[kind], "spec", "providerConfigRef", "name"); got != "aws-prod" {
+							t.Errorf("%s providerConfigRef: want the input's aws-prod, got %v", kind, got)
+						}
+						if got := nested(t, docs[kind], "spec", "forProvider", "region"); got != "eu-west-1" {
+							t.Errorf("%s region: want the input's eu-west-1, got %v", kind, got)
 						}
 					}
 				},
@@ -290,26 +349,64 @@ func TestRenderExamples(t *testing.T) {
 		})
 	}
 
-	t.Run("Invalid", func(t *testing.T) {
-		_, stderr, err := run(t, cli, "render", "example/xr-invalid.yaml", "configuration/legacy/composition.yaml", fns, "--timeout=60s")
-		if err == nil {
-			t.Fatal("crossplane render of example/xr-invalid.yaml: want a failure, got success")
-		}
-		for _, want := range []string{
-			`returned a fatal result: invalid spec:`,
-			`spec.aliasName: Invalid value: "aws/reserved": must not start with aws/`,
-			`spec.deletionWindowInDays: Invalid value: 3: must be between 7 and 30`,
-			`spec.rotationPeriodInDays: Forbidden: may only be set when enableKeyRotation is true`,
-			`spec.adminUsers[0]: Invalid value: "arn:aws:iam::123456789012:group/admins": IAM groups cannot be principals`,
-			`spec.standardUsers: Required value`,
-			`spec.region: Invalid value: "europe"`,
-			`spec.deletionPolicy: Unsupported value: "Keep"`,
-		} {
-			if !strings.Contains(stderr, want) {
-				t.Errorf("render of the invalid XR: want %q in the message, got:\n%s", want, stderr)
+	// Refusals: the render fails with the function's Fatal result, which
+	// names every problem.
+	refusals := map[string]struct {
+		reason          string
+		xr, composition string
+		want            []string
+	}{
+		"Invalid": {
+			reason:      "A claim with seven mistakes is refused, naming each field.",
+			xr:          "example/xr-invalid.yaml",
+			composition: "configuration/legacy/composition.yaml",
+			want: []string{
+				`returned a fatal result: invalid spec:`,
+				`spec.aliasName: Invalid value: "aws/reserved": must not start with aws/`,
+				`spec.deletionWindowInDays: Invalid value: 3: must be between 7 and 30`,
+				`spec.rotationPeriodInDays: Forbidden: may only be set when enableKeyRotation is true`,
+				`spec.adminUsers[0]: Invalid value: "arn:aws:iam::123456789012:group/admins": IAM groups cannot be principals`,
+				`spec.standardUsers: Required value`,
+				`spec.region: Invalid value: "europe"`,
+				`spec.deletionPolicy: Unsupported value: "Keep"`,
+			},
+		},
+		"GuardrailAllowedAccounts": {
+			reason:      "A principal of an account outside the input's allowedAccountIds is refused, naming the ARN.",
+			xr:          "example/guardrails/xr-foreign-account.yaml",
+			composition: "example/guardrails/composition.yaml",
+			want:        []string{`returned a fatal result: invalid spec: spec.standardUsers[1]: Invalid value: "arn:aws:iam::999999999999:role/partner-etl": account 999999999999 is not one the platform allows (123456789012)`},
+		},
+		"GuardrailMinDeletionWindow": {
+			reason:      "A deletion window below the input's minDeletionWindowInDays is refused.",
+			xr:          "example/guardrails/xr-short-window.yaml",
+			composition: "example/guardrails/composition.yaml",
+			want:        []string{`returned a fatal result: invalid spec: spec.deletionWindowInDays: Invalid value: 7: must be between 14 and 30 (the platform's minimum)`},
+		},
+		"InvalidInput": {
+			reason:      "A mistake in the function input is the platform team's: every claim is refused, naming the input fields.",
+			xr:          "example/guardrails/xr-defaults.yaml",
+			composition: "example/guardrails/composition-invalid-input.yaml",
+			want: []string{
+				`returned a fatal result: invalid function input in the Composition:`,
+				`input.guardrails.minDeletionWindowInDays: Invalid value: 3: must be between 7 and 30`,
+				`input.defaults.region: Invalid value: "mars-1": must be an AWS region such as eu-west-1`,
+			},
+		},
+	}
+	for name, tc := range refusals {
+		t.Run(name, func(t *testing.T) {
+			_, stderr, err := run(t, cli, "render", tc.xr, tc.composition, fns, "--timeout=60s")
+			if err == nil {
+				t.Fatalf("%s\ncrossplane render of %s: want a failure, got success", tc.reason, tc.xr)
 			}
-		}
-	})
+			for _, want := range tc.want {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("%s\nwant %q in the message, got:\n%s", tc.reason, want, stderr)
+				}
+			}
+		})
+	}
 }
 
 // checkPolicy checks the rendered policy's statements in order.
@@ -393,9 +490,10 @@ func validateAgainstProviderCRDs(t *testing.T, cli, apiVersion, rendered string)
 	// The same output with a wrongly typed Key field must fail, or the
 	// check above proves nothing. Only the Key has deletionWindowInDays.
 	bad := filepath.Join(dir, "bad.yaml")
-	broken := strings.Replace(rendered, "deletionWindowInDays: 30", "deletionWindowInDays: thirty", 1)
+	window := regexp.MustCompile(`deletionWindowInDays: [0-9]+`)
+	broken := window.ReplaceAllString(rendered, "deletionWindowInDays: thirty")
 	if broken == rendered {
-		t.Fatal("the rendered Key has no deletionWindowInDays: 30 to break")
+		t.Fatal("the rendered Key has no deletionWindowInDays to break")
 	}
 	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)

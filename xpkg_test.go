@@ -182,38 +182,46 @@ func TestPackages(t *testing.T) {
 		}
 	})
 
-	t.Run("Configuration", func(t *testing.T) {
-		objs := readXpkg(t, filepath.Join(out, "configuration-kms-backend.xpkg")).objects(t)
-		for _, want := range []string{"Configuration/configuration-kms-backend", "CompositeResourceDefinition/xkmsbackends.kms.example.org", "Composition/xkmsbackends.kms.example.org"} {
-			if objs[want] == nil {
-				t.Errorf("package.yaml: want %s, got %v", want, slices.Sorted(maps.Keys(objs)))
-			}
-		}
-		deps, _, _ := unstructured.NestedSlice(objs["Configuration/configuration-kms-backend"].Object, "spec", "dependsOn")
-		var got []string
-		for _, d := range deps {
-			m, _ := d.(map[string]any)
-			for _, k := range []string{"provider", "function"} {
-				if v, ok := m[k].(string); ok {
-					got = append(got, k+" "+v)
+	configurations := map[string]struct {
+		file, name, xrd, composition string
+	}{
+		"LegacyConfiguration":     {"configuration-kms-backend.xpkg", "configuration-kms-backend", "xkmsbackends.kms.example.org", "xkmsbackends.kms.example.org"},
+		"NamespacedConfiguration": {"configuration-kms-backend-namespaced.xpkg", "configuration-kms-backend-namespaced", "kmsbackends.kms.m.example.org", "kmsbackends.kms.m.example.org"},
+	}
+	for name, c := range configurations {
+		t.Run(name, func(t *testing.T) {
+			objs := readXpkg(t, filepath.Join(out, c.file)).objects(t)
+			for _, want := range []string{"Configuration/" + c.name, "CompositeResourceDefinition/" + c.xrd, "Composition/" + c.composition} {
+				if objs[want] == nil {
+					t.Fatalf("package.yaml: want %s, got %v", want, slices.Sorted(maps.Keys(objs)))
 				}
 			}
-		}
-		want := []string{"provider xpkg.upbound.io/upbound/provider-aws-kms", "function xpkg.example.org/function-kms-backend"}
-		if !slices.Equal(got, want) {
-			t.Errorf("dependsOn: want %v, got %v", want, got)
-		}
+			deps, _, _ := unstructured.NestedSlice(objs["Configuration/"+c.name].Object, "spec", "dependsOn")
+			var got []string
+			for _, d := range deps {
+				m, _ := d.(map[string]any)
+				for _, k := range []string{"provider", "function"} {
+					if v, ok := m[k].(string); ok {
+						got = append(got, k+" "+v)
+					}
+				}
+			}
+			want := []string{"provider xpkg.upbound.io/upbound/provider-aws-kms", "function xpkg.example.org/function-kms-backend"}
+			if !slices.Equal(got, want) {
+				t.Errorf("dependsOn: want %v, got %v", want, got)
+			}
 
-		// Crossplane names a Function it installs as a dependency after the
-		// package's repository, without the registry: the Composition must
-		// call it by that name.
-		steps, _, _ := unstructured.NestedSlice(objs["Composition/xkmsbackends.kms.example.org"].Object, "spec", "pipeline")
-		if len(steps) != 1 {
-			t.Fatalf("pipeline: want one step, got %v", steps)
-		}
-		ref, _, _ := unstructured.NestedString(steps[0].(map[string]any), "functionRef", "name")
-		if want := "function-kms-backend"; ref != want {
-			t.Errorf("pipeline functionRef: want %q, the name Crossplane gives xpkg.example.org/function-kms-backend, got %q", want, ref)
-		}
-	})
+			// Crossplane names a Function it installs as a dependency after
+			// the package's repository, without the registry: the
+			// Composition must call it by that name.
+			steps, _, _ := unstructured.NestedSlice(objs["Composition/"+c.composition].Object, "spec", "pipeline")
+			if len(steps) != 1 {
+				t.Fatalf("pipeline: want one step, got %v", steps)
+			}
+			ref, _, _ := unstructured.NestedString(steps[0].(map[string]any), "functionRef", "name")
+			if want := "function-kms-backend"; ref != want {
+				t.Errorf("pipeline functionRef: want %q, the name Crossplane gives xpkg.example.org/function-kms-backend, got %q", want, ref)
+			}
+		})
+	}
 }

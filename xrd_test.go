@@ -33,20 +33,58 @@ import (
 // own CEL library, and TestXRDIsValidCRD checks what only the API server
 // checks: that every rule compiles within its cost budget.
 
-// legacyXRD is the Configuration's XRD, with the example XR and claim it must
-// accept.
-var legacyXRD = struct{ definition, xr, claim string }{
-	definition: "configuration/legacy/definition.yaml",
-	xr:         "example/xr.yaml",
-	claim:      "example/claim.yaml",
+// xrd is one of the Configurations' XRDs and the example XRs and claims it
+// must accept.
+type xrd struct {
+	definition string
+	// examples are the XR first, then its claim if the XRD offers one.
+	examples []string
+	// others are more examples that the schema accepts.
+	others []string
 }
 
-// TestXRDAcceptsExamples validates every example XR and claim against the XRD.
+var xrds = map[string]xrd{
+	"Legacy": {
+		definition: "configuration/legacy/definition.yaml",
+		examples:   []string{"example/xr.yaml", "example/claim.yaml"},
+		// The guardrails are the function's to apply: the schema accepts
+		// these claims.
+		others: []string{"example/guardrails/xr-defaults.yaml", "example/guardrails/xr-foreign-account.yaml", "example/guardrails/xr-short-window.yaml"},
+	},
+	"Namespaced": {
+		definition: "configuration/namespaced/definition.yaml",
+		examples:   []string{"example/namespaced/xr.yaml"},
+	},
+}
+
+// TestXRDAcceptsExamples validates every example XR and claim against its
+// XRD.
 func TestXRDAcceptsExamples(t *testing.T) {
 	cli := crossplaneCLI(t)
-	out, err := validate(t, cli, legacyXRD.definition, legacyXRD.xr+","+legacyXRD.claim)
-	if err != nil || !strings.Contains(out, "2 success cases") {
-		t.Fatalf("crossplane beta validate of the examples: %v\n%s", err, out)
+	for name, x := range xrds {
+		t.Run(name, func(t *testing.T) {
+			all := append(slices.Clone(x.examples), x.others...)
+			out, err := validate(t, cli, x.definition, strings.Join(all, ","))
+			if want := fmt.Sprintf("%d success cases", len(all)); err != nil || !strings.Contains(out, want) {
+				t.Fatalf("crossplane beta validate of %v: want %s, got %v\n%s", all, want, err, out)
+			}
+		})
+	}
+	// The example of the function's refusal cannot get past the schema.
+	if out, err := validate(t, cli, xrds["Legacy"].definition, "example/xr-invalid.yaml"); err == nil {
+		t.Errorf("crossplane beta validate of example/xr-invalid.yaml: want refused, got:\n%s", out)
+	}
+}
+
+// TestXRDsMatch checks that the two XRDs offer the same API: the same
+// schema, rule for rule, and the same printer columns.
+func TestXRDsMatch(t *testing.T) {
+	legacy, namespaced := xrdCRD(t, xrds["Legacy"].definition), xrdCRD(t, xrds["Namespaced"].definition)
+	if diff := cmp.Diff(legacy.Spec.Validation, namespaced.Spec.Validation); diff != "" {
+		t.Errorf("schemas: -legacy, +namespaced:\n%s", diff)
+	}
+	if diff := cmp.Diff(legacy.Spec.AdditionalPrinterColumns, namespaced.Spec.AdditionalPrinterColumns); diff != "" {
+		t.Errorf("printer columns: -legacy, +namespaced:\n%s", diff)
 	}
 }
 
@@ -128,47 +166,65 @@ func tags(n int) map[string]any {
 }
 
 // TestXRDRefusesInvalid validates each case, as an XR and as a claim, in one
-// run of the CLI, and checks that each is refused for its own field only.
+// run of the CLI per XRD, and checks that each is refused for its own field
+// only.
 func TestXRDRefusesInvalid(t *testing.T) {
 	cli := crossplaneCLI(t)
-	var docs []string
-	for _, example := range []string{legacyXRD.xr, legacyXRD.claim} {
-		for _, name := range slices.Sorted(maps.Keys(xrdCases)) {
-			docs = append(docs, editedExample(t, example, name, xrdCases[name].edit))
-		}
-	}
-	resources := filepath.Join(t.TempDir(), "invalid.yaml")
-	if err := os.WriteFile(resources, []byte(strings.Join(docs, "---\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := validate(t, cli, legacyXRD.definition, resources)
-	if err == nil {
-		t.Fatalf("crossplane beta validate accepted every invalid claim:\n%s", out)
-	}
-
 	// "[x] <kind of check> error <GVK>, <name> : <field error>"
-	line := regexp.MustCompile(`(?m)^\[x\] .* error kms\.example\.org/v1alpha1, Kind=(\w+), ([\w-]+) : (.*)$`)
-	got := map[string][]string{}
-	for _, m := range line.FindAllStringSubmatch(out, -1) {
-		got[m[1]+"/"+m[2]] = append(got[m[1]+"/"+m[2]], m[3])
-	}
-	for _, kind := range []string{"XKmsBackend", "KmsBackend"} {
-		for name, tc := range xrdCases {
-			errs := got[kind+"/"+name]
-			if len(errs) == 0 {
-				t.Errorf("%s %s (%s): accepted, want refused naming %s", kind, name, tc.reason, tc.field)
-				continue
+	line := regexp.MustCompile(`(?m)^\[x\] .* error [\w.]+/v1alpha1, Kind=(\w+), ([\w-]+) : (.*)$`)
+	for flavour, x := range xrds {
+		t.Run(flavour, func(t *testing.T) {
+			var docs, kinds []string
+			for _, example := range x.examples {
+				for _, name := range slices.Sorted(maps.Keys(xrdCases)) {
+					docs = append(docs, editedExample(t, example, name, xrdCases[name].edit))
+				}
+				kinds = append(kinds, kindOf(t, example))
 			}
-			for _, e := range errs {
-				if !strings.HasPrefix(e, tc.field) {
-					t.Errorf("%s %s (%s): refused for %q, want only %s", kind, name, tc.reason, e, tc.field)
+			resources := filepath.Join(t.TempDir(), "invalid.yaml")
+			if err := os.WriteFile(resources, []byte(strings.Join(docs, "---\n")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := validate(t, cli, x.definition, resources)
+			if err == nil {
+				t.Fatalf("crossplane beta validate accepted every invalid claim:\n%s", out)
+			}
+			got := map[string][]string{}
+			for _, m := range line.FindAllStringSubmatch(out, -1) {
+				got[m[1]+"/"+m[2]] = append(got[m[1]+"/"+m[2]], m[3])
+			}
+			for _, kind := range kinds {
+				for name, tc := range xrdCases {
+					errs := got[kind+"/"+name]
+					if len(errs) == 0 {
+						t.Errorf("%s %s (%s): accepted, want refused naming %s", kind, name, tc.reason, tc.field)
+						continue
+					}
+					for _, e := range errs {
+						if !strings.HasPrefix(e, tc.field) {
+							t.Errorf("%s %s (%s): refused for %q, want only %s", kind, name, tc.reason, e, tc.field)
+						}
+					}
+					if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tc.want) }) {
+						t.Errorf("%s %s (%s): messages %q, want one with %q", kind, name, tc.reason, errs, tc.want)
+					}
 				}
 			}
-			if !slices.ContainsFunc(errs, func(e string) bool { return strings.Contains(e, tc.want) }) {
-				t.Errorf("%s %s (%s): messages %q, want one with %q", kind, name, tc.reason, errs, tc.want)
-			}
-		}
+		})
 	}
+}
+
+func kindOf(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(b, &u.Object); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	return u.GetKind()
 }
 
 // editedExample returns the example file's object renamed to name, with its
@@ -208,6 +264,7 @@ func xrdCRD(t *testing.T, file string) *apiextensions.CustomResourceDefinition {
 	}
 	xrd := struct {
 		Spec struct {
+			Scope    string                              `json:"scope"`
 			Group    string                              `json:"group"`
 			Names    extv1.CustomResourceDefinitionNames `json:"names"`
 			Versions []struct {
@@ -220,6 +277,11 @@ func xrdCRD(t *testing.T, file string) *apiextensions.CustomResourceDefinition {
 	if err := yaml.Unmarshal(b, &xrd); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
+	// Legacy XRs are cluster scoped; a v2 XRD says Namespaced or Cluster.
+	scope := extv1.ClusterScoped
+	if xrd.Spec.Scope == "Namespaced" {
+		scope = extv1.NamespaceScoped
+	}
 	names := xrd.Spec.Names
 	names.Singular = strings.ToLower(names.Kind)
 	names.ListKind = names.Kind + "List"
@@ -228,7 +290,7 @@ func xrdCRD(t *testing.T, file string) *apiextensions.CustomResourceDefinition {
 		Spec: extv1.CustomResourceDefinitionSpec{
 			Group: xrd.Spec.Group,
 			Names: names,
-			Scope: extv1.ClusterScoped,
+			Scope: scope,
 		},
 	}
 	for i, v := range xrd.Spec.Versions {
@@ -254,17 +316,27 @@ func xrdCRD(t *testing.T, file string) *apiextensions.CustomResourceDefinition {
 // printer columns parse. A rule that fails here would make Crossplane's CRD,
 // and so the XRD, fail to establish.
 func TestXRDIsValidCRD(t *testing.T) {
-	crd := xrdCRD(t, legacyXRD.definition)
-	crd.Status.StoredVersions = []string{crd.Spec.Versions[0].Name}
-	if errs := apiextensionsvalidation.ValidateCustomResourceDefinition(context.Background(), crd); len(errs) > 0 {
-		t.Errorf("the API server would refuse the CRD of %s:\n%s", legacyXRD.definition, errs.ToAggregate())
+	for name, x := range xrds {
+		t.Run(name, func(t *testing.T) {
+			crd := xrdCRD(t, x.definition)
+			crd.Status.StoredVersions = []string{crd.Spec.Versions[0].Name}
+			if errs := apiextensionsvalidation.ValidateCustomResourceDefinition(context.Background(), crd); len(errs) > 0 {
+				t.Errorf("the API server would refuse the CRD of %s:\n%s", x.definition, errs.ToAggregate())
+			}
+		})
 	}
 }
 
 // TestXRDTransitions checks the rules on updates: the alias and the region
 // are immutable, other fields may change.
 func TestXRDTransitions(t *testing.T) {
-	crd := xrdCRD(t, legacyXRD.definition)
+	for flavour, x := range xrds {
+		t.Run(flavour, func(t *testing.T) { testTransitions(t, x) })
+	}
+}
+
+func testTransitions(t *testing.T, x xrd) {
+	crd := xrdCRD(t, x.definition)
 	// The conversion to the internal type moves a schema that every version
 	// shares to the top.
 	s, err := structuralschema.NewStructural(crd.Spec.Validation.OpenAPIV3Schema)
@@ -273,7 +345,7 @@ func TestXRDTransitions(t *testing.T) {
 	}
 	example := func(edit func(map[string]any)) map[string]any {
 		u := map[string]any{}
-		if err := yaml.Unmarshal([]byte(editedExample(t, legacyXRD.xr, "vault-backend", edit)), &u); err != nil {
+		if err := yaml.Unmarshal([]byte(editedExample(t, x.examples[0], "vault-backend", edit)), &u); err != nil {
 			t.Fatal(err)
 		}
 		return u

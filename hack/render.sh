@@ -3,11 +3,16 @@
 # the function, starts it on localhost:9443 without TLS (the Development
 # runtime of example/functions.yaml), renders, and stops it.
 #
-# Usage: hack/render.sh XR [crossplane render flags...]
+# Usage: hack/render.sh XR COMPOSITION [crossplane render flags...]
 set -euo pipefail
 
-xr="${1:-example/xr.yaml}"
-shift || true
+if [[ $# -lt 2 ]]; then
+  echo "usage: $0 XR COMPOSITION [crossplane render flags...]" >&2
+  exit 2
+fi
+xr="$1"
+composition="$2"
+shift 2
 crossplane="${CROSSPLANE:-bin/crossplane}"
 port=9443
 
@@ -33,4 +38,4 @@ if [[ "${listening}" != true ]]; then
   exit 1
 fi
 
-"${crossplane}" render "${xr}" configuration/legacy/composition.yaml example/functions.yaml --timeout=30s "$@"
+"${crossplane}" render "${xr}" "${composition}" example/functions.yaml --timeout=30s "$@"

@@ -4,8 +4,12 @@
 #   function-kms-backend-ARCH.xpkg  the Function: package/ (crossplane.yaml and
 #                                   the input CRD) with the runtime image
 #                                   embedded (a static binary on an empty base)
-#   configuration-kms-backend.xpkg  the Configuration: configuration/legacy/
-#                                   (crossplane.yaml, the XRD and Composition)
+#   configuration-kms-backend.xpkg  the Configuration for claims:
+#                                   configuration/legacy/ (crossplane.yaml,
+#                                   the XRD and Composition)
+#   configuration-kms-backend-namespaced.xpkg
+#                                   the Configuration for Crossplane v2
+#                                   namespaced XRs: configuration/namespaced/
 # `crossplane xpkg build` parses and lints each package's metadata and CRDs.
 # Usage: hack/xpkg.sh [OUT]; ARCH (default: go env GOARCH), CROSSPLANE.
 set -euo pipefail
@@ -26,4 +30,6 @@ go run -C tools ./image -binary="${out}/function-linux-${arch}" -arch="${arch}" 
   --package-file="${out}/function-kms-backend-${arch}.xpkg"
 "${crossplane}" xpkg build --package-root=configuration/legacy --examples-root=example/none \
   --package-file="${out}/configuration-kms-backend.xpkg"
+"${crossplane}" xpkg build --package-root=configuration/namespaced --examples-root=example/none \
+  --package-file="${out}/configuration-kms-backend-namespaced.xpkg"
 ls -l "${out}"/*.xpkg
