@@ -206,21 +206,10 @@ func TestRenderExamples(t *testing.T) {
 			reason: "With the provider's status in observed.yaml the XR reports all six status fields and is ready.",
 			args:   args{xr: "example/xr.yaml", composition: "configuration/legacy/composition.yaml", observed: "example/observed.yaml"},
 			want: want{
-				kinds: []string{"Alias", "Key", "XKmsBackend"},
-				status: map[string]any{
-					"kmsKeyId":              "1234abcd-12ab-34cd-56ef-1234567890ab",
-					"kmsKeyArn":             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-					"kmsKeyAliasName":       "alias/vault-backend",
-					"kmsKeyAliasArn":        "arn:aws:kms:eu-west-1:123456789012:alias/vault-backend",
-					"kmsKeyRotationEnabled": true,
-					"kmsKeyDeletionWindow":  float64(30),
-				},
-				ready: "True",
-				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
-					if got := nested(t, docs["Alias"], "spec", "forProvider", "targetKeyId"); got != "1234abcd-12ab-34cd-56ef-1234567890ab" {
-						t.Errorf("Alias targetKeyId: want the observed key id, got %v", got)
-					}
-				},
+				kinds:  []string{"Alias", "Key", "XKmsBackend"},
+				status: observedStatus,
+				ready:  "True",
+				check:  targetsObservedKey,
 			},
 		},
 		"Namespaced": {
@@ -254,21 +243,10 @@ func TestRenderExamples(t *testing.T) {
 			reason: "With the provider's status the namespaced XR reports all six status fields and is ready.",
 			args:   args{xr: "example/namespaced/xr.yaml", composition: "configuration/namespaced/composition.yaml", observed: "example/namespaced/observed.yaml"},
 			want: want{
-				kinds: []string{"Alias", "Key", "KmsBackend"},
-				status: map[string]any{
-					"kmsKeyId":              "1234abcd-12ab-34cd-56ef-1234567890ab",
-					"kmsKeyArn":             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-					"kmsKeyAliasName":       "alias/vault-backend",
-					"kmsKeyAliasArn":        "arn:aws:kms:eu-west-1:123456789012:alias/vault-backend",
-					"kmsKeyRotationEnabled": true,
-					"kmsKeyDeletionWindow":  float64(30),
-				},
-				ready: "True",
-				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
-					if got := nested(t, docs["Alias"], "spec", "forProvider", "targetKeyId"); got != "1234abcd-12ab-34cd-56ef-1234567890ab" {
-						t.Errorf("Alias targetKeyId: want the observed key id, got %v", got)
-					}
-				},
+				kinds:  []string{"Alias", "Key", "KmsBackend"},
+				status: observedStatus,
+				ready:  "True",
+				check:  targetsObservedKey,
 			},
 		},
 		"InputDefaults": {
@@ -406,6 +384,25 @@ func TestRenderExamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// observedStatus is the XR's status once the Key and Alias of the examples'
+// observed.yaml exist.
+var observedStatus = map[string]any{
+	"kmsKeyId":              "1234abcd-12ab-34cd-56ef-1234567890ab",
+	"kmsKeyArn":             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+	"kmsKeyAliasName":       "alias/vault-backend",
+	"kmsKeyAliasArn":        "arn:aws:kms:eu-west-1:123456789012:alias/vault-backend",
+	"kmsKeyRotationEnabled": true,
+	"kmsKeyDeletionWindow":  float64(30),
+}
+
+// targetsObservedKey checks that the Alias names the observed Key's id.
+func targetsObservedKey(t *testing.T, docs map[string]*unstructured.Unstructured) {
+	t.Helper()
+	if got := nested(t, docs["Alias"], "spec", "forProvider", "targetKeyId"); got != observedStatus["kmsKeyId"] {
+		t.Errorf("Alias targetKeyId: want the observed key id, got %v", got)
 	}
 }
 

@@ -179,7 +179,7 @@ func TestXRDRefusesInvalid(t *testing.T) {
 				for _, name := range slices.Sorted(maps.Keys(xrdCases)) {
 					docs = append(docs, editedExample(t, example, name, xrdCases[name].edit))
 				}
-				kinds = append(kinds, kindOf(t, example))
+				kinds = append(kinds, readObject(t, example).GetKind())
 			}
 			resources := filepath.Join(t.TempDir(), "invalid.yaml")
 			if err := os.WriteFile(resources, []byte(strings.Join(docs, "---\n")), 0o600); err != nil {
@@ -214,7 +214,8 @@ func TestXRDRefusesInvalid(t *testing.T) {
 	}
 }
 
-func kindOf(t *testing.T, file string) string {
+// readObject reads the one object of an example file.
+func readObject(t *testing.T, file string) *unstructured.Unstructured {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -224,21 +225,14 @@ func kindOf(t *testing.T, file string) string {
 	if err := yaml.Unmarshal(b, &u.Object); err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
-	return u.GetKind()
+	return u
 }
 
 // editedExample returns the example file's object renamed to name, with its
 // spec edited.
 func editedExample(t *testing.T, file, name string, edit func(map[string]any)) string {
 	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(b, &u.Object); err != nil {
-		t.Fatalf("%s: %v", file, err)
-	}
+	u := readObject(t, file)
 	u.SetName(name)
 	spec, _, err := unstructured.NestedMap(u.Object, "spec")
 	if err != nil {
