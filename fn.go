@@ -80,7 +80,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	errs = append(errs, CheckPolicySize(policy)...)
-	for _, w := range append(warnings, ChangeWarnings(claim, observed)...) {
+	for _, w := range capped(append(ChangeWarnings(claim, observed), warnings...)) {
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
 	if len(errs) > 0 {
@@ -180,6 +180,15 @@ func invalid(rsp *fnv1.RunFunctionResponse, reason, msg string) *fnv1.RunFunctio
 	response.Warning(rsp, errors.New(msg)).WithReason(reason).TargetCompositeAndClaim()
 	response.Fatal(rsp, errors.New(msg))
 	return rsp
+}
+
+// capped keeps the first maxReported warnings, each of which becomes an
+// event, and says how many more there are.
+func capped(warns []string) []string {
+	if len(warns) <= maxReported {
+		return warns
+	}
+	return append(warns[:maxReported:maxReported], fmt.Sprintf("and %d more warnings", len(warns)-maxReported))
 }
 
 // maxReported bounds the problems one message lists: a message, repeated in
