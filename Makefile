@@ -8,7 +8,10 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT      := $(BIN)/golangci-lint
 export CROSSPLANE
 
-.PHONY: all build render render-observed render-invalid test generate lint tidy clean
+FUZZTIME           ?= 10s
+FUZZ_TARGETS       := FuzzParsePrincipal FuzzParseSpec FuzzRunFunction
+
+.PHONY: all build render render-observed render-invalid test fuzz bench generate lint tidy clean
 
 all: test
 
@@ -31,11 +34,28 @@ render-observed: $(CROSSPLANE)
 render-invalid: $(CROSSPLANE)
 	hack/render.sh example/xr-invalid.yaml
 
-## test: every test: unit, golden, and the real CLI's render and validate.
+## test: every test: unit, golden, fuzz seeds, the real CLI's render and
+## validate; the gRPC server under the race detector; each fuzz target briefly.
 # -count=1: the render tests run external binaries, which Go's test cache
 # cannot see change.
 test: $(CROSSPLANE)
 	go test -count=1 ./...
+	go test -count=1 -race -run '^TestGRPC' .
+	$(MAKE) fuzz FUZZTIME=3s
+
+## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for a long run).
+# go test -fuzz takes one target at a time. New inputs that widen coverage
+# are minimized for at most a second, so that short runs fuzz rather than
+# minimize; a crasher is still written to testdata/fuzz/<target>/.
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "go test -run '^$$' -fuzz '^$$t$$' -fuzztime $(FUZZTIME) ."; \
+		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s .; \
+	done
+
+## bench: the benchmarks, hostile inputs included, with allocations.
+bench:
+	go test -run '^$$' -bench . -benchmem .
 
 ## generate: deepcopy methods and the input CRD, with the pinned controller-gen.
 generate:
