@@ -44,14 +44,12 @@ test: $(CROSSPLANE)
 	$(MAKE) fuzz FUZZTIME=3s
 
 ## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for a long run).
-# go test -fuzz takes one target at a time. New inputs that widen coverage
-# are minimized for at most a second, so that short runs fuzz rather than
-# minimize; a crasher is still written to testdata/fuzz/<target>/.
+# go test -fuzz takes one target at a time; hack/fuzz.sh runs them in turn.
+# New inputs that widen coverage are minimized for at most a second, so that
+# short runs fuzz rather than minimize; a crasher is still written to
+# testdata/fuzz/<target>/.
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		echo "go test -run '^$$' -fuzz '^$$t$$' -fuzztime $(FUZZTIME) ."; \
-		go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s .; \
-	done
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh $(FUZZ_TARGETS)
 
 ## bench: the benchmarks, hostile inputs included, with allocations.
 bench:
