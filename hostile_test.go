@@ -67,6 +67,14 @@ func hostileRequests(t testing.TB) map[string]hostile {
 	for i := range garbage["adminUsers"].([]any) {
 		garbage["adminUsers"].([]any)[i] = "arn:aws:iam::123456789012:group/g"
 	}
+	manyBad := valid()
+	manyBad["adminUsers"] = make([]any, maxPrincipals-1)
+	manyDup := valid()
+	manyDup["adminUsers"] = make([]any, maxPrincipals-1)
+	for i := range maxPrincipals - 1 {
+		manyBad["adminUsers"].([]any)[i] = fmt.Sprintf("arn:aws:iam::123456789012:group/g%d", i)
+		manyDup["adminUsers"].([]any)[i] = "arn:aws:iam::123456789012:group/g"
+	}
 	deepAlias := valid()
 	deepAlias["aliasName"] = deep(100000)
 
@@ -105,6 +113,16 @@ func hostileRequests(t testing.TB) map[string]hostile {
 			reason: "10,000 entries are refused by count, not with 10,000 messages.",
 			req:    hostileRequest(t, garbage),
 			want:   []string{"spec.adminUsers: Too many: 10000: must have at most 1000 items"},
+		},
+		"ManyBadARNs": {
+			reason: "999 bad ARNs, under the count limit, give one message of 20 problems and a count of the rest.",
+			req:    hostileRequest(t, manyBad),
+			want:   []string{"spec.adminUsers[0]: Invalid value", "; and 979 more problems"},
+		},
+		"ManyDuplicates": {
+			reason: "998 duplicates give 20 warning events and a count of the rest.",
+			req:    hostileRequest(t, manyDup),
+			want:   []string{"spec.adminUsers[0]: Invalid value"},
 		},
 		"DeepNestingInField": {
 			reason: "An object nested 100,000 deep where a string belongs is a type error, not a walk.",
@@ -159,6 +177,9 @@ func TestHostileInput(t *testing.T) {
 					t.Errorf("%s\nFatal message %q does not say %q", tc.reason, msg, w)
 				}
 			}
+			if n := len(rs); n > maxReported+3 {
+				t.Errorf("%s\n%d results: each is an event; want at most %d warnings, a count of the rest, and the refusal", tc.reason, n, maxReported)
+			}
 			if n := proto.Size(rsp); n > maxMessageBytes*4 {
 				t.Errorf("%s\nresponse of %d bytes: a refusal must not echo the request", tc.reason, n)
 			}
@@ -175,7 +196,7 @@ func BenchmarkHostile(b *testing.B) {
 	f := &Function{log: logging.NewNopLogger()}
 	cases := hostileRequests(b)
 	cases["ValidClaim"] = hostile{req: req(b, exampleSpec, "", "")}
-	for _, name := range []string{"ValidClaim", "NearRecvLimitDescription", "NearRecvLimitARNs", "NearRecvLimitTags", "TenThousandARNs", "TenThousandBadARNs", "DeepNestingInField", "DeepNestingGarbage"} {
+	for _, name := range []string{"ValidClaim", "NearRecvLimitDescription", "NearRecvLimitARNs", "NearRecvLimitTags", "TenThousandARNs", "TenThousandBadARNs", "ManyBadARNs", "ManyDuplicates", "DeepNestingInField", "DeepNestingGarbage"} {
 		r := cases[name].req
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
