@@ -8,7 +8,10 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT      := $(BIN)/golangci-lint
 export CROSSPLANE
 
-.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails test generate xpkg lint tidy clean
+FUZZTIME           ?= 10s
+FUZZ_TARGETS       := FuzzParsePrincipal FuzzParseSpec FuzzRunFunction
+
+.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails test fuzz bench generate xpkg lint tidy clean
 
 all: test
 
@@ -43,11 +46,26 @@ render-namespaced: $(CROSSPLANE)
 render-guardrails: $(CROSSPLANE)
 	hack/render.sh example/guardrails/xr-defaults.yaml $(GUARDRAILS)
 
-## test: every test: unit, golden, and the real CLI's render and validate.
+## test: every test: unit, golden, fuzz seeds, the real CLI's render and
+## validate; the gRPC server under the race detector; each fuzz target briefly.
 # -count=1: the render tests run external binaries, which Go's test cache
 # cannot see change.
 test: $(CROSSPLANE)
 	go test -count=1 ./...
+	go test -count=1 -race -run '^TestGRPC' .
+	FUZZTIME=3s FUZZCACHE=fresh hack/fuzz.sh $(FUZZ_TARGETS)
+
+## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for a long run).
+# go test -fuzz takes one target at a time; hack/fuzz.sh runs them in turn.
+# New inputs that widen coverage are minimized for at most a second, so that
+# short runs fuzz rather than minimize; a crasher is still written to
+# testdata/fuzz/<target>/.
+fuzz:
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh $(FUZZ_TARGETS)
+
+## bench: the benchmarks, hostile inputs included, with allocations.
+bench:
+	go test -run '^$$' -bench . -benchmem .
 
 ## generate: deepcopy methods and the input CRD, with the pinned controller-gen.
 generate:

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"google.golang.org/protobuf/encoding/protojson"
 	"k8s.io/apimachinery/pkg/runtime"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -41,7 +45,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	rsp := response.To(req, response.DefaultTTL)
 
 	in := &v1beta1.Input{}
-	if err := request.GetInput(req, in); err != nil {
+	if err := getInput(req, in); err != nil {
 		return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+err.Error()), nil
 	}
 	settings, errs := ParseInput(in)
@@ -76,7 +80,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	errs = append(errs, CheckPolicySize(policy)...)
-	for _, w := range append(warnings, ChangeWarnings(claim, observed)...) {
+	for _, w := range capped(append(ChangeWarnings(claim, observed), warnings...)) {
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
 	if len(errs) > 0 {
@@ -130,6 +134,25 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
+// getInput decodes the function's input, refusing fields it does not know.
+// It does what request.GetInput does, but with Kubernetes' JSON decoder,
+// whose messages, unlike the SDK's decoder, are the same on every call: a
+// refusal's condition message must not change between reconciles.
+func getInput(req *fnv1.RunFunctionRequest, in *v1beta1.Input) error {
+	if req.GetInput() == nil {
+		return nil
+	}
+	b, err := protojson.Marshal(req.GetInput())
+	if err != nil {
+		return errors.Wrap(err, "cannot encode the input as JSON")
+	}
+	strict, err := kjson.UnmarshalStrict(b, in)
+	if err != nil {
+		return err
+	}
+	return kerrors.NewAggregate(strict)
+}
+
 // desired converts a typed managed resource for the response, ready once the
 // provider reports the observed one Ready.
 func desired(obj runtime.Object, ready bool) (*resource.DesiredComposed, error) {
@@ -159,11 +182,30 @@ func invalid(rsp *fnv1.RunFunctionResponse, reason, msg string) *fnv1.RunFunctio
 	return rsp
 }
 
-// join lists every error, each with its field path, in one message.
+// capped keeps the first maxReported warnings, each of which becomes an
+// event, and says how many more there are.
+func capped(warns []string) []string {
+	if len(warns) <= maxReported {
+		return warns
+	}
+	return append(warns[:maxReported:maxReported], fmt.Sprintf("and %d more warnings", len(warns)-maxReported))
+}
+
+// maxReported bounds the problems one message lists: a message, repeated in
+// a condition, an event and a result, must stay readable and small whatever
+// the claim holds.
+const maxReported = 20
+
+// join lists every error, each with its field path, in one message; past
+// maxReported, it says how many more there are.
 func join(errs field.ErrorList) string {
-	msgs := make([]string, 0, len(errs))
-	for _, e := range errs {
+	n := min(len(errs), maxReported)
+	msgs := make([]string, 0, n+1)
+	for _, e := range errs[:n] {
 		msgs = append(msgs, e.Error())
+	}
+	if more := len(errs) - n; more > 0 {
+		msgs = append(msgs, fmt.Sprintf("and %d more problems", more))
 	}
 	return strings.Join(msgs, "; ")
 }

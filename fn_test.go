@@ -68,7 +68,7 @@ const (
 
 // req builds a RunFunctionRequest from YAML: an XR's spec, the observed
 // composed resources (indented under "resources:") and an optional input.
-func req(t *testing.T, spec, observed, input string) *fnv1.RunFunctionRequest {
+func req(t testing.TB, spec, observed, input string) *fnv1.RunFunctionRequest {
 	t.Helper()
 	y := `
 observed:
@@ -91,7 +91,7 @@ observed:
 // indent moves a spec written at four spaces under an XR's spec.
 func indent(spec string) string { return strings.ReplaceAll(spec, "\n", "\n    ") }
 
-func reqFromYAML(t *testing.T, y string) *fnv1.RunFunctionRequest {
+func reqFromYAML(t testing.TB, y string) *fnv1.RunFunctionRequest {
 	t.Helper()
 	j, err := yaml.YAMLToJSON([]byte(y))
 	if err != nil {
@@ -223,6 +223,35 @@ func TestRunFunction(t *testing.T) {
 			reason: "Renaming an existing Alias would delete it: refused.",
 			args:   args{req: req(t, strings.Replace(exampleSpec, "aliasName: vault-backend", "aliasName: vault-backend-2", 1), observedKey+observedAlias, "")},
 		},
+		"AliasRegionChangeRefused": {
+			reason: "An Alias observed before its Key would be re-created in another region: refused.",
+			args:   args{req: req(t, strings.Replace(exampleSpec, "eu-west-1", "us-east-1", 1), observedAlias, "")},
+		},
+		"LateInitializedFieldsLeftAlone": {
+			reason: "The force-new fields the provider late-initialized on the Key are not desired, so the function never changes them.",
+			args: args{req: req(t, exampleSpec, strings.Replace(observedKey, "forProvider: {region: eu-west-1}",
+				"forProvider: {region: eu-west-1, customerMasterKeySpec: SYMMETRIC_DEFAULT, keyUsage: ENCRYPT_DECRYPT, multiRegion: false}", 1)+observedAlias, "")},
+		},
+		"OrphanToDeleteWarnedNamespaced": {
+			reason: "A namespaced Key orphaned by its management policies, now to be deleted with its XR, gets the warning too.",
+			args: args{req: reqFromYAML(t, `
+observed:
+  composite:
+    resource:
+      apiVersion: kms.m.example.org/v1alpha1
+      kind: KmsBackend
+      metadata: {name: vault-backend, namespace: vault}
+      spec:`+indent(exampleSpec)+`
+  resources:
+    key:
+      resource:
+        apiVersion: kms.aws.m.upbound.io/v1beta1
+        kind: Key
+        metadata: {name: vault-backend-k, namespace: vault}
+        spec:
+          managementPolicies: [Observe, Create, Update, LateInitialize]
+          forProvider: {region: eu-west-1}`)},
+		},
 		"OrphanToDeleteWarned": {
 			reason: "Turning an orphaned key into one deleted with its claim is allowed but said in a warning.",
 			args:   args{req: req(t, exampleSpec, strings.Replace(observedKey, "deletionPolicy: Delete", "deletionPolicy: Orphan", 1), "")},
@@ -313,6 +342,75 @@ desired:
 			checkRefusal(t, rsp)
 		})
 	}
+}
+
+// TestObservedNeverDropped checks SPEC section 6's "never drops a composed
+// resource that exists". A response that Crossplane applies, one without a
+// Fatal result, desires every observed resource. A refusal desires nothing,
+// and that drops nothing: Crossplane (v2.2.1, FunctionComposer.Compose in
+// internal/controller/apiextensions/composite/composition_functions.go)
+// reads each step's results as soon as the step answers and returns at the
+// first Fatal one, before it reads the desired resources, garbage-collects
+// the observed ones that are not desired, or applies anything. So on a
+// refusal every observed resource stays exactly as it is.
+func TestObservedNeverDropped(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		req    *fnv1.RunFunctionRequest
+		fatal  bool
+	}{
+		"Unchanged": {
+			reason: "An unchanged claim desires the observed Key and Alias.",
+			req:    req(t, exampleSpec, observedKey+observedAlias, ""),
+		},
+		"KeyOnly": {
+			reason: "A Key observed without its Alias is still desired.",
+			req:    req(t, exampleSpec, observedKey, ""),
+		},
+		"Warned": {
+			reason: "An Orphan to Delete change is applied, with both resources desired.",
+			req:    req(t, exampleSpec, strings.Replace(observedKey, "deletionPolicy: Delete", "deletionPolicy: Orphan", 1)+observedAlias, ""),
+		},
+		"InvalidClaim": {
+			reason: "An invalid edit of an existing claim is refused, not applied as an empty desired state.",
+			req:    req(t, strings.Replace(exampleSpec, "deletionWindowInDays: 30", "deletionWindowInDays: 3", 1), observedKey+observedAlias, ""),
+			fatal:  true,
+		},
+		"Replacement": {
+			reason: "A change that would replace the Key is refused.",
+			req:    req(t, strings.Replace(exampleSpec, "eu-west-1", "us-east-1", 1), observedKey+observedAlias, ""),
+			fatal:  true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := &Function{log: logging.NewNopLogger()}
+			rsp, err := f.RunFunction(context.Background(), tc.req)
+			if err != nil {
+				t.Fatalf("%s\nRunFunction(...): want no error, got %v", tc.reason, err)
+			}
+			if got := hasFatal(rsp); got != tc.fatal {
+				t.Fatalf("%s\nFatal result: want %t, got %t: %v", tc.reason, tc.fatal, got, rsp.GetResults())
+			}
+			if tc.fatal {
+				return
+			}
+			for name := range tc.req.GetObserved().GetResources() {
+				if _, ok := rsp.GetDesired().GetResources()[name]; !ok {
+					t.Errorf("%s\nobserved resource %q is not desired: Crossplane would delete it", tc.reason, name)
+				}
+			}
+		})
+	}
+}
+
+func hasFatal(rsp *fnv1.RunFunctionResponse) bool {
+	for _, r := range rsp.GetResults() {
+		if r.GetSeverity() == fnv1.Severity_SEVERITY_FATAL {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRefusal checks SPEC section 6 on a response with a Fatal result:

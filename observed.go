@@ -36,9 +36,11 @@ type ObservedKey struct {
 // ObservedAlias is the state of an existing Alias managed resource.
 type ObservedAlias struct {
 	// Name is its external name without the alias/ prefix.
-	Name  string
-	ARN   string
-	Ready bool
+	Name string
+	// Region is the region the Alias was created in (spec.forProvider).
+	Region string
+	ARN    string
+	Ready  bool
 }
 
 // ReadObserved reads the Key and Alias from the observed composed resources,
@@ -67,9 +69,10 @@ func ReadObserved(objs map[string]map[string]any) Observed {
 	}
 	if a, ok := objs[aliasName]; ok && a != nil {
 		o.Alias = &ObservedAlias{
-			Name:  strings.TrimPrefix(str(a, "metadata", "annotations", meta.AnnotationKeyExternalName), aliasPrefix),
-			ARN:   str(a, "status", "atProvider", "arn"),
-			Ready: isReady(a),
+			Name:   strings.TrimPrefix(str(a, "metadata", "annotations", meta.AnnotationKeyExternalName), aliasPrefix),
+			Region: str(a, "spec", "forProvider", "region"),
+			ARN:    str(a, "status", "atProvider", "arn"),
+			Ready:  isReady(a),
 		}
 	}
 	return o

@@ -9,20 +9,35 @@ import (
 // CheckReplacement refuses the changes that provider-aws would apply by
 // replacing an existing KMS key or re-creating its alias. Replacing a key
 // schedules the old one for deletion, and every ciphertext it protects is
-// lost when the window ends. The other force-new Key fields (keyUsage,
-// customerMasterKeySpec, customKeyStoreId, multiRegion, xksKeyId) are never
-// set by this function, so they cannot change.
+// lost when the window ends; a new alias name leaves every application that
+// names the old one without a key.
+//
+// What is force-new comes from the Terraform provider provider-aws v2.5.0
+// embeds (github.com/upbound/terraform-provider-aws, internal/service/kms):
+// for aws_kms_key, custom_key_store_id, customer_master_key_spec, key_usage,
+// multi_region and xks_key_id (key.go), and region for every resource
+// (internal/provider/sdkv2/region.go, forceNewIfRegionChanges); for
+// aws_kms_alias, name and name_prefix (alias.go), and region. Only region
+// and the alias name come from a claim: DesiredKey never sets the other
+// Key fields, so they keep whatever value the key was created with.
 func CheckReplacement(c Claim, o Observed) field.ErrorList {
 	var errs field.ErrorList
-	if k := o.Key; k != nil && k.Region != "" && c.Region != "" && k.Region != c.Region {
-		errs = append(errs, field.Forbidden(specPath.Child("region"), fmt.Sprintf(
+	region := specPath.Child("region")
+	switch k, a := o.Key, o.Alias; {
+	case c.Region == "":
+	case k != nil && k.Region != "" && k.Region != c.Region:
+		errs = append(errs, field.Forbidden(region, fmt.Sprintf(
 			"cannot change from %s to %s: the key exists, and moving it would replace it and schedule the existing key, with every ciphertext it protects, for deletion; create a new claim for a key in %s",
-			k.Region, c.Region, c.Region)))
+			truncate(k.Region), truncate(c.Region), truncate(c.Region))))
+	case a != nil && a.Region != "" && a.Region != c.Region:
+		errs = append(errs, field.Forbidden(region, fmt.Sprintf(
+			"cannot change from %s to %s: the alias exists in %s, and moving it would delete it there while applications still use it; create a new claim for a key in %s",
+			truncate(a.Region), truncate(c.Region), truncate(a.Region), truncate(c.Region))))
 	}
 	if a := o.Alias; a != nil && a.Name != "" && c.AliasName != "" && a.Name != c.AliasName {
 		errs = append(errs, field.Forbidden(specPath.Child("aliasName"), fmt.Sprintf(
 			"cannot change from %s to %s: the alias exists, and renaming it would delete it while applications still use it; create a new claim for another alias",
-			a.Name, c.AliasName)))
+			truncate(a.Name), truncate(c.AliasName))))
 	}
 	return errs
 }
@@ -42,7 +57,7 @@ func ChangeWarnings(c Claim, o Observed) []string {
 	if k.ProviderConfigName != "" && k.ProviderConfigName != c.ProviderConfigName {
 		warns = append(warns, fmt.Sprintf(
 			"spec.providerConfigName: changes from %s to %s: if %s holds credentials for another account, the provider will create a new key there and the existing key will no longer be managed",
-			k.ProviderConfigName, c.ProviderConfigName, c.ProviderConfigName))
+			truncate(k.ProviderConfigName), truncate(c.ProviderConfigName), truncate(c.ProviderConfigName)))
 	}
 	return warns
 }

@@ -5,6 +5,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/crossplane/function-sdk-go/resource/composed"
 )
 
 func TestCheckReplacement(t *testing.T) {
@@ -24,6 +27,20 @@ func TestCheckReplacement(t *testing.T) {
 			want:     []string{"spec.region", "spec.aliasName"},
 		},
 		"KeyWithoutRegion": {reason: "A Key whose region is not known yet is no evidence of a change.", observed: Observed{Key: &ObservedKey{}}},
+		"AliasRegionChanged": {
+			reason:   "An Alias in another region would be re-created there, even before the Key is observed.",
+			observed: Observed{Alias: &ObservedAlias{Name: "app", Region: "us-east-1"}},
+			want:     []string{"spec.region"},
+		},
+		"KeyAndAliasRegionChanged": {
+			reason:   "A region change is reported once, for the Key, when both moved.",
+			observed: Observed{Key: &ObservedKey{Region: "us-east-1"}, Alias: &ObservedAlias{Name: "app", Region: "us-east-1"}},
+			want:     []string{"spec.region"},
+		},
+		"AliasPrefixIgnored": {
+			reason:   "The alias name is compared without its alias/ prefix, which ReadObserved strips.",
+			observed: Observed{Alias: &ObservedAlias{Name: "app", Region: "eu-west-1"}},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -33,6 +50,44 @@ func TestCheckReplacement(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nrefused fields: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// forceNewKeyFields are the Key's spec.forProvider fields whose change the
+// provider applies by replacing the key, other than region: the Terraform
+// schema of aws_kms_key marks them ForceNew in
+// github.com/upbound/terraform-provider-aws@v0.0.0-20260305123303-f7691456b787/internal/service/kms/key.go,
+// the fork provider-aws v2.5.0 embeds (its go.mod replace directive).
+var forceNewKeyFields = []string{"customKeyStoreId", "customerMasterKeySpec", "keyUsage", "multiRegion", "xksKeyId"}
+
+// TestDesiredKeyNeverSetsForceNewFields proves why CheckReplacement only
+// checks region and the alias name: the function never sets the other
+// force-new Key fields, so with server-side apply it never owns them, and
+// they keep the values the key was created with (or that the provider
+// late-initialized) whatever the claim says.
+func TestDesiredKeyNeverSetsForceNewFields(t *testing.T) {
+	rotation := int64(180)
+	c := Claim{
+		AliasName: "app", Description: "d", DeletionWindowInDays: 7, EnableKeyRotation: true, RotationPeriodInDays: &rotation,
+		AdminUsers: []string{admin}, StandardUsers: []string{user}, Region: "eu-west-1",
+		Tags: map[string]string{"team": "a"}, ProviderConfigName: "aws", DeletionPolicy: "Orphan",
+	}
+	for name, target := range map[string]Target{"Cluster": {}, "Namespaced": {Namespace: "ns"}} {
+		t.Run(name, func(t *testing.T) {
+			u, err := composed.From(DesiredKey(c, "{}", target))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fp, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
+			if len(fp) == 0 {
+				t.Fatal("the desired Key has no spec.forProvider: the check below would prove nothing")
+			}
+			for _, f := range forceNewKeyFields {
+				if v, ok := fp[f]; ok {
+					t.Errorf("DesiredKey sets spec.forProvider.%s = %v: a force-new field, whose change would replace the key, must be refused by CheckReplacement if the function sets it", f, v)
+				}
 			}
 		})
 	}

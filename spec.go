@@ -31,6 +31,9 @@ var specPath = field.NewPath("spec")
 // ParseSpec reads the fields this function knows from an XR's spec, as
 // decoded from JSON. Fields it does not know, such as the ones Crossplane
 // adds, are ignored. A field of the wrong type is an error naming its path.
+// A list or map longer than any valid claim's is refused before its items
+// are read, so that no claim makes the function work, or report errors, in
+// proportion to its size.
 func ParseSpec(spec map[string]any) (RawSpec, field.ErrorList) {
 	p := parser{m: spec}
 	s := RawSpec{
@@ -107,6 +110,10 @@ func (p *parser) strings(name string) []string {
 		p.typeErr(path, v, "a list of strings")
 		return nil
 	}
+	if len(l) > maxPrincipals {
+		p.errs = append(p.errs, tooManyPrincipals(path, len(l)))
+		return nil
+	}
 	out := make([]string, 0, len(l))
 	for i, e := range l {
 		s, ok := e.(string)
@@ -128,6 +135,10 @@ func (p *parser) stringMap(name string) map[string]string {
 	m, ok := v.(map[string]any)
 	if !ok {
 		p.typeErr(path, v, "a map of strings to strings")
+		return nil
+	}
+	if len(m) > maxTags {
+		p.errs = append(p.errs, tooManyTags(path, len(m)))
 		return nil
 	}
 	out := make(map[string]string, len(m))

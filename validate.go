@@ -24,7 +24,10 @@ const (
 	maxRotationPeriodInDays = 2560
 	// maxTags leaves room, under AWS's 50 tags per key, for the three tags
 	// provider-aws adds to every resource it manages (providerTags).
-	maxTags                  = 50 - 3
+	maxTags = 50 - 3
+	// maxPrincipals bounds each list of ARNs: every ARN takes at least 33
+	// bytes of the key policy, so no more than about 990 fit its 32,768.
+	maxPrincipals            = 1000
 	maxTagKeyLength          = 128
 	maxTagValueLength        = 256
 	aliasPrefix              = "alias/"
@@ -121,7 +124,7 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 	}
 
 	var warns []string
-	pr := principals{allowed: s.AllowedAccountIDs}
+	pr := principals{allowed: s.AllowedAccountIDs, allowedSet: setOf(s.AllowedAccountIDs)}
 	var adminAccounts map[string]bool
 	c.AdminUsers, adminAccounts = pr.parse(specPath.Child("adminUsers"), raw.AdminUsers, "admin ARN")
 	c.StandardUsers, _ = pr.parse(specPath.Child("standardUsers"), raw.StandardUsers, "standard user ARN")
@@ -133,7 +136,7 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 		if account == "" {
 			accounts := slices.Sorted(maps.Keys(adminAccounts))
 			if len(accounts) > 1 {
-				errs = append(errs, field.Invalid(specPath.Child("adminUsers"), strings.Join(accounts, ","),
+				errs = append(errs, field.Invalid(specPath.Child("adminUsers"), truncate(strings.Join(accounts, ",")),
 					"admin users span several accounts; the platform must name the key's account in the function input (policy.accountId)"))
 			}
 			if len(accounts) > 0 {
@@ -157,9 +160,7 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 	errs = append(errs, checkTags(specPath.Child("tags"), raw.Tags)...)
 	c.Tags = mergeTags(s.Tags, raw.Tags)
 	if len(c.Tags) > maxTags {
-		e := field.TooMany(specPath.Child("tags"), len(c.Tags), maxTags)
-		e.Detail += ", counting the platform's default tags: AWS allows 50 per key and provider-aws adds " + strings.Join(providerTags, ", ")
-		errs = append(errs, e)
+		errs = append(errs, tooManyTags(specPath.Child("tags"), len(c.Tags)))
 	}
 
 	if raw.ProviderConfigName != nil {
@@ -179,8 +180,11 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 // principals parses the ARN lists of one claim, which must share one
 // partition and stay within the platform's allowed accounts.
 type principals struct {
-	allowed   []string
-	partition string
+	allowed []string
+	// allowedSet holds allowed, so that checking an ARN costs the same
+	// however many accounts the platform allows.
+	allowedSet map[string]bool
+	partition  string
 	// partitionFrom is the field path of the first ARN, which set partition.
 	partitionFrom string
 	errs          field.ErrorList
@@ -216,9 +220,9 @@ func (pr *principals) parse(p *field.Path, arns []string, what string) ([]string
 				fmt.Sprintf("partition %s differs from %s of %s; all principals must share one partition", prin.Partition, pr.partition, pr.partitionFrom)))
 			continue
 		}
-		if len(pr.allowed) > 0 && !slices.Contains(pr.allowed, prin.Account) {
+		if len(pr.allowed) > 0 && !pr.allowedSet[prin.Account] {
 			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
-				fmt.Sprintf("account %s is not one the platform allows (%s)", prin.Account, strings.Join(pr.allowed, ", "))))
+				fmt.Sprintf("account %s is not one the platform allows (%s)", prin.Account, truncate(strings.Join(pr.allowed, ", ")))))
 			continue
 		}
 		accounts[prin.Account] = true
@@ -226,6 +230,14 @@ func (pr *principals) parse(p *field.Path, arns []string, what string) ([]string
 	}
 	slices.Sort(out)
 	return out, accounts
+}
+
+func setOf(l []string) map[string]bool {
+	m := make(map[string]bool, len(l))
+	for _, s := range l {
+		m[s] = true
+	}
+	return m
 }
 
 func checkAliasName(name string) string {
@@ -290,6 +302,20 @@ func checkTags(p *field.Path, tags map[string]string) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// tooManyTags says why a claim may hold fewer tags than AWS allows.
+func tooManyTags(p *field.Path, n int) *field.Error {
+	e := field.TooMany(p, n, maxTags)
+	e.Detail += ", counting the platform's default tags: AWS allows 50 per key and provider-aws adds " + strings.Join(providerTags, ", ")
+	return e
+}
+
+// tooManyPrincipals says why a list of ARNs is refused by its length alone.
+func tooManyPrincipals(p *field.Path, n int) *field.Error {
+	e := field.TooMany(p, n, maxPrincipals)
+	e.Detail += fmt.Sprintf(": the key policy, at most %d bytes, cannot name more; name a role instead of its users", maxPolicyBytes)
+	return e
 }
 
 // tooLong is field.TooLong counting characters, as AWS does, not bytes.
