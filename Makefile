@@ -6,9 +6,13 @@ BIN                := $(CURDIR)/bin
 CROSSPLANE         := $(BIN)/crossplane
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT      := $(BIN)/golangci-lint
+BENCHSTAT_VERSION  ?= v0.0.0-20260908200009-22c9c6c9d4da
+BENCHSTAT          := $(BIN)/benchstat
+COUNT              ?= 6
+BENCH              ?= .
 export CROSSPLANE
 
-.PHONY: all build render render-observed render-invalid test generate lint tidy clean
+.PHONY: all build render render-observed render-invalid test bench generate lint tidy clean
 
 all: test
 
@@ -36,6 +40,19 @@ render-invalid: $(CROSSPLANE)
 # cannot see change.
 test: $(CROSSPLANE)
 	go test -count=1 ./...
+
+$(BENCHSTAT): hack/install-benchstat.sh
+	BENCHSTAT_VERSION=$(BENCHSTAT_VERSION) hack/install-benchstat.sh $(BIN)
+
+## bench: the benchmarks, COUNT times each, into bench.txt; then their
+# medians, each kms figure beside the no-op function's from the same run.
+# About 15 minutes on 2 cores; BENCH=GRPC runs only the matching ones.
+bench: SHELL := /bin/bash
+bench: .SHELLFLAGS := -o pipefail -ec
+bench: $(BENCHSTAT)
+	go test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) -timeout 60m ./... | tee bench.txt
+	$(BENCHSTAT) -filter '/fn:(noop OR kms)' -col /fn bench.txt
+	$(BENCHSTAT) -filter '.name:Principals' bench.txt
 
 ## generate: deepcopy methods and the input CRD, with the pinned controller-gen.
 generate:

@@ -68,7 +68,7 @@ const (
 
 // req builds a RunFunctionRequest from YAML: an XR's spec, the observed
 // composed resources (indented under "resources:") and an optional input.
-func req(t *testing.T, spec, observed, input string) *fnv1.RunFunctionRequest {
+func req(t testing.TB, spec, observed, input string) *fnv1.RunFunctionRequest {
 	t.Helper()
 	y := `
 observed:
@@ -91,7 +91,7 @@ observed:
 // indent moves a spec written at four spaces under an XR's spec.
 func indent(spec string) string { return strings.ReplaceAll(spec, "\n", "\n    ") }
 
-func reqFromYAML(t *testing.T, y string) *fnv1.RunFunctionRequest {
+func reqFromYAML(t testing.TB, y string) *fnv1.RunFunctionRequest {
 	t.Helper()
 	j, err := yaml.YAMLToJSON([]byte(y))
 	if err != nil {
