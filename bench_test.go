@@ -457,20 +457,23 @@ func BenchmarkPrincipals(b *testing.B) {
 	}
 }
 
-// perPrincipal runs fn b.N times and reports its time and allocations per
-// principal.
+// perPrincipal runs fn b.N times and reports its time, CPU time and
+// allocations per principal.
 func perPrincipal(b *testing.B, n int, fn func()) {
 	b.Helper()
 	b.ReportAllocs()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu := processCPU(b)
 	start := time.Now()
 	for b.Loop() {
 		fn()
 	}
 	elapsed := time.Since(start)
+	cpu = processCPU(b) - cpu
 	runtime.ReadMemStats(&after)
 	ops := float64(b.N) * float64(n)
 	b.ReportMetric(float64(elapsed.Nanoseconds())/ops, "ns/principal")
+	b.ReportMetric(float64(cpu)/ops, "cpu-ns/principal")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/ops, "allocs/principal")
 }
