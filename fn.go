@@ -41,32 +41,31 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	rsp := response.To(req, response.DefaultTTL)
 
 	in := &v1beta1.Input{}
-	if err := request.GetInput(req, in); err != nil {
-		return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+err.Error()), nil
+	// Without an input there is nothing to decode: GetInput would still
+	// round-trip an empty object through JSON.
+	if req.GetInput() != nil {
+		if err := request.GetInput(req, in); err != nil {
+			return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+err.Error()), nil
+		}
 	}
 	settings, errs := ParseInput(in)
 	if len(errs) > 0 {
 		return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+join(errs)), nil
 	}
 
-	oxr, err := request.GetObservedCompositeResource(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get observed composite resource"))
-		return rsp, nil
-	}
-	ocds, err := request.GetObservedComposedResources(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get observed composed resources"))
-		return rsp, nil
-	}
-	objs := make(map[string]map[string]any, len(ocds))
-	for name, oc := range ocds {
-		objs[string(name)] = oc.Resource.Object
+	objs := make(map[string]map[string]any, len(req.GetObserved().GetResources()))
+	for name, r := range req.GetObserved().GetResources() {
+		objs[name] = r.GetResource().AsMap()
 	}
 	observed := ReadObserved(objs)
 
-	spec, _ := oxr.Resource.Object["spec"].(map[string]any)
-	raw, errs := ParseSpec(spec)
+	// Of the observed XR only the spec, name and namespace matter: converting
+	// the whole XR to a map, metadata and status included, as
+	// request.GetObservedCompositeResource does, costs as much again.
+	xr := req.GetObserved().GetComposite().GetResource().GetFields()
+	meta := xr["metadata"].GetStructValue().GetFields()
+	xrName, xrNamespace := meta["name"].GetStringValue(), meta["namespace"].GetStringValue()
+	raw, errs := ParseSpec(xr["spec"].GetStructValue().AsMap())
 	claim, warnings, rerrs := Resolve(raw, settings)
 	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 	errs = append(errs, CheckReplacement(claim, observed)...)
@@ -80,11 +79,11 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
 	if len(errs) > 0 {
-		f.log.Debug("Refusing invalid spec", "xr", oxr.Resource.GetName(), "errors", len(errs))
+		f.log.Debug("Refusing invalid spec", "xr", xrName, "errors", len(errs))
 		return invalid(rsp, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
 	}
 
-	target := Target{Namespace: oxr.Resource.GetNamespace()}
+	target := Target{Namespace: xrNamespace}
 	dcds, err := request.GetDesiredComposedResources(req)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot get desired composed resources"))
