@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -84,11 +85,6 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	target := Target{Namespace: xrNamespace}
-	dcds, err := request.GetDesiredComposedResources(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get desired composed resources"))
-		return rsp, nil
-	}
 	key, err := desired(DesiredKey(claim, policy, target), observed.Key != nil && observed.Key.Ready)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot convert the desired Key"))
@@ -99,28 +95,24 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, "cannot convert the desired Alias"))
 		return rsp, nil
 	}
-	dcds[keyName], dcds[aliasName] = key, alias
-	if err := response.SetDesiredComposedResources(rsp, dcds); err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composed resources"))
-		return rsp, nil
+	// The resources of earlier steps of the pipeline stay as they are, where
+	// request.GetDesiredComposedResources and
+	// response.SetDesiredComposedResources would convert each of them to a
+	// map and back.
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
 	}
+	if rsp.Desired.Resources == nil {
+		rsp.Desired.Resources = map[string]*fnv1.Resource{}
+	}
+	rsp.Desired.Resources[keyName], rsp.Desired.Resources[aliasName] = key, alias
 
-	dxr, err := request.GetDesiredCompositeResource(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get desired composite resource"))
-		return rsp, nil
-	}
 	status := ComputeStatus(claim, observed)
-	for k, v := range status.Fields() {
-		if err := dxr.Resource.SetValue("status."+k, v); err != nil {
-			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", k))
-			return rsp, nil
-		}
-	}
+	var details map[string][]byte
 	if !target.Namespaced() {
-		maps.Copy(dxr.ConnectionDetails, status.ConnectionDetails())
+		details = status.ConnectionDetails()
 	}
-	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+	if err := setDesiredXR(rsp, status.Fields(), details); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composite resource"))
 		return rsp, nil
 	}
@@ -129,9 +121,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// desired converts a typed managed resource for the response, ready once the
-// provider reports the observed one Ready.
-func desired(obj runtime.Object, ready bool) (*resource.DesiredComposed, error) {
+// desired converts a typed managed resource for the response, ready once
+// the provider reports the observed one Ready.
+func desired(obj runtime.Object, ready bool) (*fnv1.Resource, error) {
 	u, err := composed.From(obj)
 	if err != nil {
 		return nil, err
@@ -139,11 +131,61 @@ func desired(obj runtime.Object, ready bool) (*resource.DesiredComposed, error) 
 	// A typed object carries an empty status, which is the provider's to
 	// write, never the function's.
 	delete(u.Object, "status")
-	r := resource.ReadyFalse
-	if ready {
-		r = resource.ReadyTrue
+	s, err := resource.AsStruct(u)
+	if err != nil {
+		return nil, err
 	}
-	return &resource.DesiredComposed{Resource: u, Ready: r}, nil
+	r := fnv1.Ready_READY_FALSE
+	if ready {
+		r = fnv1.Ready_READY_TRUE
+	}
+	return &fnv1.Resource{Resource: s, Ready: r}, nil
+}
+
+// setDesiredXR adds status fields and connection details to the desired XR,
+// keeping what earlier steps of the pipeline set. It writes the response's
+// Struct in place, where request.GetDesiredCompositeResource,
+// fieldpath.SetValue and response.SetDesiredCompositeResource would convert
+// the XR to a map, parse each field path, and convert the map back.
+func setDesiredXR(rsp *fnv1.RunFunctionResponse, status map[string]any, details map[string][]byte) error {
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
+	}
+	xr := rsp.Desired.GetComposite().GetResource()
+	if xr == nil {
+		xr = &structpb.Struct{}
+	}
+	if xr.Fields == nil {
+		xr.Fields = map[string]*structpb.Value{}
+	}
+	st := xr.Fields["status"]
+	if _, null := st.GetKind().(*structpb.Value_NullValue); st == nil || null {
+		st = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{}})
+		xr.Fields["status"] = st
+	}
+	fields := st.GetStructValue()
+	if fields == nil {
+		return errors.New("status is not an object")
+	}
+	if fields.Fields == nil {
+		fields.Fields = map[string]*structpb.Value{}
+	}
+	for k, v := range status {
+		pv, err := structpb.NewValue(v)
+		if err != nil {
+			return errors.Wrapf(err, "cannot set status.%s", k)
+		}
+		fields.Fields[k] = pv
+	}
+	cd := rsp.Desired.GetComposite().GetConnectionDetails()
+	if cd == nil {
+		cd = map[string][]byte{}
+	}
+	maps.Copy(cd, details)
+	// Like response.SetDesiredCompositeResource, which leaves readiness to
+	// Crossplane.
+	rsp.Desired.Composite = &fnv1.Resource{Resource: xr, ConnectionDetails: cd}
+	return nil
 }
 
 // invalid reports a refusal three ways, as SPEC section 6 asks: a
