@@ -46,7 +46,11 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// round-trip an empty object through JSON.
 	if req.GetInput() != nil {
 		if err := request.GetInput(req, in); err != nil {
-			return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+err.Error()), nil
+			// go-json-experiment says "cannot" or "unable to" at random, on
+			// purpose; a condition whose message flips would change the XR's
+			// status on every reconcile.
+			msg := strings.Replace(err.Error(), "json: unable to ", "json: cannot ", 1)
+			return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+msg), nil
 		}
 	}
 	settings, errs := ParseInput(in)
