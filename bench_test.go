@@ -418,7 +418,7 @@ func (s *server) sampleAnon() func() int64 {
 // path=pipeline runs the steps that depend on the principals as pure
 // functions, from the decoded spec to the desired Key: ParseSpec, Resolve,
 // KeyPolicy, Marshal, CheckPolicySize and the conversion of the Key for the
-// response. It goes up to 1,000 principals, whose policy is over the KMS
+// response, as RunFunction does them. It goes up to 1,000 principals, whose policy is over the KMS
 // limit: RunFunction refuses that claim, but the work is done all the same.
 // path=RunFunction is the whole function in-process, up to 100 principals,
 // the most whose policy is valid.
@@ -437,7 +437,11 @@ func BenchmarkPrincipals(b *testing.B) {
 					b.Fatal(err)
 				}
 				_ = CheckPolicySize(policy)
-				if _, err := desired(DesiredKey(c, policy, Target{}), false); err != nil {
+				key, err := desired(DesiredKey(c, "", Target{}), false)
+				if err == nil {
+					err = setPolicy(key, policy)
+				}
+				if err != nil {
 					b.Fatal(err)
 				}
 			})
