@@ -8,6 +8,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/runtime"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
-	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/response"
@@ -53,24 +53,19 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+join(errs)), nil
 	}
 
-	oxr, err := request.GetObservedCompositeResource(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get observed composite resource"))
-		return rsp, nil
-	}
-	ocds, err := request.GetObservedComposedResources(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get observed composed resources"))
-		return rsp, nil
-	}
-	objs := make(map[string]map[string]any, len(ocds))
-	for name, oc := range ocds {
-		objs[string(name)] = oc.Resource.Object
+	objs := make(map[string]map[string]any, len(req.GetObserved().GetResources()))
+	for name, r := range req.GetObserved().GetResources() {
+		objs[name] = r.GetResource().AsMap()
 	}
 	observed := ReadObserved(objs)
 
-	spec, _ := oxr.Resource.Object["spec"].(map[string]any)
-	raw, errs := ParseSpec(spec)
+	// Of the observed XR only the spec, name and namespace matter: converting
+	// the whole XR to a map, metadata and status included, as
+	// request.GetObservedCompositeResource does, costs as much again.
+	xr := req.GetObserved().GetComposite().GetResource().GetFields()
+	meta := xr["metadata"].GetStructValue().GetFields()
+	xrName, xrNamespace := meta["name"].GetStringValue(), meta["namespace"].GetStringValue()
+	raw, errs := ParseSpec(xr["spec"].GetStructValue().AsMap())
 	claim, warnings, rerrs := Resolve(raw, settings)
 	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 	errs = append(errs, CheckReplacement(claim, observed)...)
@@ -84,17 +79,19 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
 	if len(errs) > 0 {
-		f.log.Debug("Refusing invalid spec", "xr", oxr.Resource.GetName(), "errors", len(errs))
+		f.log.Debug("Refusing invalid spec", "xr", xrName, "errors", len(errs))
 		return invalid(rsp, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
 	}
 
-	target := Target{Namespace: oxr.Resource.GetNamespace()}
-	dcds, err := request.GetDesiredComposedResources(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get desired composed resources"))
-		return rsp, nil
+	target := Target{Namespace: xrNamespace}
+	// The policy, the one field that grows with the claim, skips
+	// composed.From's round trip through JSON: quoted into the Key's JSON
+	// and unquoted out of it again, it would cost more than the rest of the
+	// Key.
+	key, err := desired(DesiredKey(claim, "", target), observed.Key != nil && observed.Key.Ready)
+	if err == nil {
+		err = setPolicy(key, policy)
 	}
-	key, err := desired(DesiredKey(claim, policy, target), observed.Key != nil && observed.Key.Ready)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot convert the desired Key"))
 		return rsp, nil
@@ -104,28 +101,24 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, "cannot convert the desired Alias"))
 		return rsp, nil
 	}
-	dcds[keyName], dcds[aliasName] = key, alias
-	if err := response.SetDesiredComposedResources(rsp, dcds); err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composed resources"))
-		return rsp, nil
+	// The resources of earlier steps of the pipeline stay as they are, where
+	// request.GetDesiredComposedResources and
+	// response.SetDesiredComposedResources would convert each of them to a
+	// map and back.
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
 	}
+	if rsp.Desired.Resources == nil {
+		rsp.Desired.Resources = map[string]*fnv1.Resource{}
+	}
+	rsp.Desired.Resources[keyName], rsp.Desired.Resources[aliasName] = key, alias
 
-	dxr, err := request.GetDesiredCompositeResource(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get desired composite resource"))
-		return rsp, nil
-	}
 	status := ComputeStatus(claim, observed)
-	for k, v := range status.Fields() {
-		if err := dxr.Resource.SetValue("status."+k, v); err != nil {
-			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", k))
-			return rsp, nil
-		}
-	}
+	var details map[string][]byte
 	if !target.Namespaced() {
-		maps.Copy(dxr.ConnectionDetails, status.ConnectionDetails())
+		details = status.ConnectionDetails()
 	}
-	if err := response.SetDesiredCompositeResource(rsp, dxr); err != nil {
+	if err := setDesiredXR(rsp, status.Fields(), details); err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot set desired composite resource"))
 		return rsp, nil
 	}
@@ -153,9 +146,9 @@ func getInput(req *fnv1.RunFunctionRequest, in *v1beta1.Input) error {
 	return kerrors.NewAggregate(strict)
 }
 
-// desired converts a typed managed resource for the response, ready once the
-// provider reports the observed one Ready.
-func desired(obj runtime.Object, ready bool) (*resource.DesiredComposed, error) {
+// desired converts a typed managed resource for the response, ready once
+// the provider reports the observed one Ready.
+func desired(obj runtime.Object, ready bool) (*fnv1.Resource, error) {
 	u, err := composed.From(obj)
 	if err != nil {
 		return nil, err
@@ -163,11 +156,71 @@ func desired(obj runtime.Object, ready bool) (*resource.DesiredComposed, error) 
 	// A typed object carries an empty status, which is the provider's to
 	// write, never the function's.
 	delete(u.Object, "status")
-	r := resource.ReadyFalse
-	if ready {
-		r = resource.ReadyTrue
+	s, err := resource.AsStruct(u)
+	if err != nil {
+		return nil, err
 	}
-	return &resource.DesiredComposed{Resource: u, Ready: r}, nil
+	r := fnv1.Ready_READY_FALSE
+	if ready {
+		r = fnv1.Ready_READY_TRUE
+	}
+	return &fnv1.Resource{Resource: s, Ready: r}, nil
+}
+
+// setPolicy sets the policy of a Key converted by desired.
+func setPolicy(key *fnv1.Resource, policy string) error {
+	fp := key.GetResource().GetFields()["spec"].GetStructValue().GetFields()["forProvider"].GetStructValue()
+	if fp.GetFields() == nil {
+		return errors.New("the Key has no spec.forProvider")
+	}
+	fp.Fields["policy"] = structpb.NewStringValue(policy)
+	return nil
+}
+
+// setDesiredXR adds status fields and connection details to the desired XR,
+// keeping what earlier steps of the pipeline set. It writes the response's
+// Struct in place, where request.GetDesiredCompositeResource,
+// fieldpath.SetValue and response.SetDesiredCompositeResource would convert
+// the XR to a map, parse each field path, and convert the map back.
+func setDesiredXR(rsp *fnv1.RunFunctionResponse, status map[string]any, details map[string][]byte) error {
+	if rsp.Desired == nil {
+		rsp.Desired = &fnv1.State{}
+	}
+	xr := rsp.Desired.GetComposite().GetResource()
+	if xr == nil {
+		xr = &structpb.Struct{}
+	}
+	if xr.Fields == nil {
+		xr.Fields = map[string]*structpb.Value{}
+	}
+	st := xr.Fields["status"]
+	if _, null := st.GetKind().(*structpb.Value_NullValue); st == nil || null {
+		st = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{}})
+		xr.Fields["status"] = st
+	}
+	fields := st.GetStructValue()
+	if fields == nil {
+		return errors.New("status is not an object")
+	}
+	if fields.Fields == nil {
+		fields.Fields = map[string]*structpb.Value{}
+	}
+	for k, v := range status {
+		pv, err := structpb.NewValue(v)
+		if err != nil {
+			return errors.Wrapf(err, "cannot set status.%s", k)
+		}
+		fields.Fields[k] = pv
+	}
+	cd := rsp.Desired.GetComposite().GetConnectionDetails()
+	if cd == nil {
+		cd = map[string][]byte{}
+	}
+	maps.Copy(cd, details)
+	// Like response.SetDesiredCompositeResource, which leaves readiness to
+	// Crossplane.
+	rsp.Desired.Composite = &fnv1.Resource{Resource: xr, ConnectionDetails: cd}
+	return nil
 }
 
 // invalid reports a refusal three ways, as SPEC section 6 asks: a
