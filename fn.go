@@ -53,9 +53,13 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+join(errs)), nil
 	}
 
-	objs := make(map[string]map[string]any, len(req.GetObserved().GetResources()))
-	for name, r := range req.GetObserved().GetResources() {
-		objs[name] = r.GetResource().AsMap()
+	// Only the Key and the Alias are read: the resources of other steps of
+	// the pipeline are not converted.
+	objs := make(map[string]map[string]any, 2)
+	for _, name := range []string{keyName, aliasName} {
+		if r, ok := req.GetObserved().GetResources()[name]; ok {
+			objs[name] = r.GetResource().AsMap()
+		}
 	}
 	observed := ReadObserved(objs)
 
