@@ -15,7 +15,7 @@ export CROSSPLANE
 FUZZTIME           ?= 10s
 FUZZ_TARGETS       := FuzzParsePrincipal FuzzParseSpec FuzzRunFunction
 
-.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails test fuzz bench generate xpkg lint tidy clean
+.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails test e2e fuzz bench generate xpkg lint tidy clean
 
 all: test
 
@@ -59,6 +59,27 @@ test: $(CROSSPLANE)
 	go test -count=1 -race -run '^TestGRPC' .
 	FUZZTIME=3s FUZZCACHE=fresh hack/fuzz.sh $(FUZZ_TARGETS)
 
+# The e2e control plane's binaries, each built from the Go module proxy at
+# the version its module under hack/e2e/ pins; rebuilt when that changes.
+E2E_BIN := $(BIN)/e2e
+
+$(E2E_BIN)/etcd: hack/e2e/etcd/go.mod hack/e2e/etcd/go.sum hack/e2e/install.sh
+	hack/e2e/install.sh etcd $(E2E_BIN)
+
+$(E2E_BIN)/kube-apiserver $(E2E_BIN)/kube-controller-manager &: hack/e2e/kubernetes/go.mod hack/e2e/kubernetes/go.sum hack/e2e/install.sh
+	hack/e2e/install.sh kubernetes $(E2E_BIN)
+
+$(E2E_BIN)/crossplane-core: hack/e2e/crossplane/go.mod hack/e2e/crossplane/go.sum hack/e2e/install.sh
+	hack/e2e/install.sh crossplane $(E2E_BIN)
+
+## e2e: the scenarios of e2e/ on a real control plane (etcd, kube-apiserver,
+## kube-controller-manager, Crossplane core and the function, on loopback in
+## a private network namespace; no Docker, no AWS). E2E_RUN=Deletion runs
+## the matching scenarios only.
+E2E_RUN ?= .
+e2e: $(E2E_BIN)/etcd $(E2E_BIN)/kube-apiserver $(E2E_BIN)/kube-controller-manager $(E2E_BIN)/crossplane-core
+	hack/e2e/run.sh -test.run '$(E2E_RUN)'
+
 ## fuzz: each fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for a long run).
 # go test -fuzz takes one target at a time; hack/fuzz.sh runs them in turn.
 # New inputs that widen coverage are minimized for at most a second, so that
@@ -98,6 +119,7 @@ lint: $(GOLANGCI_LINT)
 	$(GOLANGCI_LINT) run ./...
 	go mod tidy -diff
 	go -C tools mod tidy -diff
+	for m in etcd kubernetes crossplane; do go -C hack/e2e/$$m mod tidy -diff || exit 1; done
 
 tidy:
 	go mod tidy

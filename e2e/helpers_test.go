@@ -1,0 +1,177 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
+)
+
+var (
+	claimGVK = schema.GroupVersionKind{Group: "kms.example.org", Version: "v1alpha1", Kind: "KmsBackend"}
+	xrGVK    = schema.GroupVersionKind{Group: "kms.example.org", Version: "v1alpha1", Kind: "XKmsBackend"}
+)
+
+// How long the control plane gets to converge after a change. Generous: a
+// slow or loaded machine must not fail a scenario; none asserts on speed.
+const converge = 2 * time.Minute
+
+// eventually calls check until it returns nil, and fails the test with its
+// last error if it has not within converge.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	if err := cp.waitFor(t.Context(), converge, what, check); err != nil {
+		t.Fatalf("%v\n(the control plane's logs: %s)", err, filepath.Join(cp.dir, "logs"))
+	}
+}
+
+// namespace creates a namespace of the test's own.
+func namespace(t *testing.T, name string) string {
+	t.Helper()
+	if err := cp.kube.Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// exampleClaim returns the README's example claim (example/claim.yaml) in
+// namespace ns, named and aliased name, changed by the edits.
+func exampleClaim(t *testing.T, ns, name string, edits ...func(spec map[string]any)) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile("../example/claim.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(b, &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	u.SetNamespace(ns)
+	u.SetName(name)
+	spec := u.Object["spec"].(map[string]any) //nolint:forcetypeassert // The example has a spec.
+	spec["aliasName"] = name
+	spec["writeConnectionSecretToRef"] = map[string]any{"name": name + "-kms"}
+	for _, e := range edits {
+		e(spec)
+	}
+	return u
+}
+
+func getClaim(ctx context.Context, ns, name string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(claimGVK)
+	return u, cp.kube.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, u)
+}
+
+// composed returns the Keys and Aliases composed for a claim, found by the
+// claim labels Crossplane puts on them.
+func composed(ctx context.Context, ns, claim string) ([]kmsv1.Key, []kmsv1.Alias, error) {
+	sel := client.MatchingLabels{"crossplane.io/claim-namespace": ns, "crossplane.io/claim-name": claim}
+	keys, aliases := &kmsv1.KeyList{}, &kmsv1.AliasList{}
+	if err := cp.kube.List(ctx, keys, sel); err != nil {
+		return nil, nil, err
+	}
+	if err := cp.kube.List(ctx, aliases, sel); err != nil {
+		return nil, nil, err
+	}
+	return keys.Items, aliases.Items, nil
+}
+
+// composedOne waits for exactly one Key and one Alias for the claim.
+func composedOne(t *testing.T, ns, claim string) (*kmsv1.Key, *kmsv1.Alias) {
+	t.Helper()
+	var k *kmsv1.Key
+	var a *kmsv1.Alias
+	eventually(t, "the claim's Key and Alias", func() error {
+		keys, aliases, err := composed(t.Context(), ns, claim)
+		if err != nil {
+			return err
+		}
+		if len(keys) != 1 || len(aliases) != 1 {
+			return fmt.Errorf("want one Key and one Alias, got %d and %d; the claim: %s", len(keys), len(aliases), claimState(t.Context(), ns, claim))
+		}
+		k, a = &keys[0], &aliases[0]
+		return nil
+	})
+	return k, a
+}
+
+// ready waits for the claim to be Ready, as the provider's status arrives.
+func ready(t *testing.T, ns, name string) *unstructured.Unstructured {
+	t.Helper()
+	var c *unstructured.Unstructured
+	eventually(t, "claim "+ns+"/"+name+" Ready", func() error {
+		var err error
+		if c, err = getClaim(t.Context(), ns, name); err != nil {
+			return err
+		}
+		if st, _, _ := condition(c, "Ready"); st != "True" {
+			return fmt.Errorf("not Ready: %s", claimState(t.Context(), ns, name))
+		}
+		return nil
+	})
+	return c
+}
+
+// claimState describes a claim's conditions, for a failure message.
+func claimState(ctx context.Context, ns, name string) string {
+	c, err := getClaim(ctx, ns, name)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, t := range []string{"Synced", "Ready", "SpecValid"} {
+		st, reason, msg := condition(c, t)
+		fmt.Fprintf(&b, "%s=%s (%s) %q; ", t, st, reason, msg)
+	}
+	return b.String()
+}
+
+// kubectl runs kubectl against the control plane, as an app team would.
+func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "kubectl", append([]string{"--kubeconfig=" + cp.kubeconfig}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// asYAML is a claim as a manifest for kubectl.
+func asYAML(t *testing.T, u *unstructured.Unstructured) string {
+	t.Helper()
+	b, err := yaml.Marshal(u.Object)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// events returns the messages of the events about an object.
+func events(ctx context.Context, ns, kind, name string) ([]string, error) {
+	l := &corev1.EventList{}
+	if err := cp.kube.List(ctx, l, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	var msgs []string
+	for _, e := range l.Items {
+		if e.InvolvedObject.Kind == kind && e.InvolvedObject.Name == name {
+			msgs = append(msgs, e.Type+" "+e.Reason+": "+e.Message)
+		}
+	}
+	return msgs, nil
+}

@@ -1,0 +1,445 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
+)
+
+const guarded = "xkmsbackends-guarded.kms.example.org"
+
+// 1. The README's example claim: the Key and Alias appear with the claim's
+// settings and computed policy; once the provider reports them, the claim
+// shows all six status fields, its connection secret and Ready.
+func TestExampleClaimBecomesReady(t *testing.T) {
+	ctx := t.Context()
+	ns := namespace(t, "vault")
+	claim := exampleClaim(t, ns, "vault-backend")
+	if err := cp.kube.Create(ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+
+	k, a := composedOne(t, ns, "vault-backend")
+	fp := k.Spec.ForProvider
+	if got := [4]any{ptr.Deref(fp.Region, ""), ptr.Deref(fp.DeletionWindowInDays, 0), ptr.Deref(fp.EnableKeyRotation, false), ptr.Deref(fp.Description, "")}; got != [4]any{"eu-west-1", 30.0, true, "KMS key for Vault backend encryption"} {
+		t.Errorf("Key forProvider region, window, rotation, description: got %v", got)
+	}
+	if k.Spec.DeletionPolicy != "Delete" {
+		t.Errorf("Key deletionPolicy: want Delete, got %q", k.Spec.DeletionPolicy)
+	}
+	if c := metav1.GetControllerOf(k); c == nil || c.Kind != "XKmsBackend" {
+		t.Errorf("Key controller: want the XKmsBackend, got %v", c)
+	}
+	checkPolicy(t, ptr.Deref(fp.Policy, ""), map[string][]string{
+		"EnableIAMUserPermissions":         {"arn:aws:iam::123456789012:root"},
+		"KeyAdministrators":                {"arn:aws:iam::123456789012:role/platform-admin"},
+		"KeyUsers":                         {"arn:aws:iam::123456789012:role/vault-server"},
+		"KeyUsersPersistentResourceGrants": {"arn:aws:iam::123456789012:role/vault-server"},
+	})
+	if got := a.GetAnnotations()[externalName]; got != "vault-backend" {
+		t.Errorf("Alias external name: want vault-backend, got %q", got)
+	}
+	if got := ptr.Deref(a.Spec.ForProvider.Region, ""); got != "eu-west-1" {
+		t.Errorf("Alias region: want eu-west-1, got %q", got)
+	}
+
+	c := ready(t, ns, "vault-backend")
+	aws, ok := cp.aws.key(k.UID)
+	if !ok {
+		t.Fatal("the provider has not created the key")
+	}
+	keyARN := "arn:aws:kms:eu-west-1:" + account + ":key/" + aws.ID
+	want := map[string]any{
+		"kmsKeyId":              aws.ID,
+		"kmsKeyArn":             keyARN,
+		"kmsKeyAliasName":       "alias/vault-backend",
+		"kmsKeyAliasArn":        "arn:aws:kms:eu-west-1:" + account + ":alias/vault-backend",
+		"kmsKeyRotationEnabled": true,
+		"kmsKeyDeletionWindow":  int64(30),
+	}
+	for f, v := range want {
+		if got, _, _ := unstructured.NestedFieldNoCopy(c.Object, "status", f); got != v {
+			t.Errorf("claim status.%s: want %v, got %v (%T)", f, v, got, got)
+		}
+	}
+	if st, _, _ := condition(c, "SpecValid"); st != "True" {
+		t.Errorf("claim SpecValid: want True, got %q", st)
+	}
+
+	s := &corev1.Secret{}
+	eventually(t, "the claim's connection secret", func() error {
+		if err := cp.kube.Get(ctx, client2key(ns, "vault-backend-kms"), s); err != nil {
+			return err
+		}
+		if got := string(s.Data["kmsKeyArn"]); got != keyARN {
+			return fmt.Errorf("kmsKeyArn: want %q, got %q", keyARN, got)
+		}
+		return nil
+	})
+
+	// What an app team reads: the printer columns.
+	out, err := kubectl(t, "", "get", "kmsbackend", "-n", ns)
+	if err != nil {
+		t.Fatalf("kubectl get kmsbackend: %v\n%s", err, out)
+	}
+	t.Logf("kubectl get kmsbackend -n %s:\n%s", ns, out)
+	for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "SYNCED", "READY", "vault-backend", keyARN} {
+		if !strings.Contains(out, w) {
+			t.Errorf("kubectl get kmsbackend: want %q in\n%s", w, out)
+		}
+	}
+}
+
+// checkPolicy checks the key policy's statements: each Sid with its
+// principals, in order.
+func checkPolicy(t *testing.T, policy string, want map[string][]string) {
+	t.Helper()
+	var p struct {
+		Version   string
+		Statement []struct {
+			Sid       string
+			Principal struct{ AWS []string }
+		}
+	}
+	if err := json.Unmarshal([]byte(policy), &p); err != nil {
+		t.Fatalf("Key policy is not JSON: %v\n%s", err, policy)
+	}
+	got := map[string][]string{}
+	for _, s := range p.Statement {
+		got[s.Sid] = s.Principal.AWS
+	}
+	if p.Version != "2012-10-17" || len(got) != len(want) {
+		t.Errorf("Key policy: want version 2012-10-17 and statements %v, got %s", want, policy)
+	}
+	for sid, principals := range want {
+		if !slices.Equal(got[sid], principals) {
+			t.Errorf("Key policy statement %s: want principals %v, got %v", sid, principals, got[sid])
+		}
+	}
+}
+
+// 2. A claim the XRD's schema refuses: kubectl apply fails naming each
+// field, and nothing is stored.
+func TestSchemaRefusesClaim(t *testing.T) {
+	ns := namespace(t, "schema")
+	claim := exampleClaim(t, ns, "bad", func(s map[string]any) {
+		s["deletionWindowInDays"] = 3
+		s["adminUsers"] = []any{"arn:aws:iam::123456789012:group/admins"}
+		s["aliasName"] = "aws/bad"
+	})
+	out, err := kubectl(t, asYAML(t, claim), "apply", "-f", "-")
+	if err == nil {
+		t.Fatalf("kubectl apply of an invalid claim: want an error, got none:\n%s", out)
+	}
+	for _, f := range []string{"spec.deletionWindowInDays", "spec.adminUsers[0]", "spec.aliasName"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("kubectl apply: want %s named in\n%s", f, out)
+		}
+	}
+	if _, err := getClaim(t.Context(), ns, "bad"); !kerrors.IsNotFound(err) {
+		t.Errorf("the refused claim: want not found, got %v", err)
+	}
+}
+
+// 3. A claim the schema accepts but the function refuses (a principal in an
+// account the platform's guardrail does not allow): SpecValid=False naming
+// the field on the claim, a warning event to read with kubectl describe,
+// and nothing composed.
+func TestFunctionRefusesClaim(t *testing.T) {
+	ctx := t.Context()
+	ns := namespace(t, "guardrail")
+	claim := exampleClaim(t, ns, "payments", func(s map[string]any) {
+		s["compositionRef"] = map[string]any{"name": guarded}
+		s["standardUsers"] = []any{"arn:aws:iam::123456789012:role/payments-api", "arn:aws:iam::999999999999:role/partner-etl"}
+	})
+	if err := cp.kube.Create(ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+	const field = `spec.standardUsers[1]: Invalid value: "arn:aws:iam::999999999999:role/partner-etl": account 999999999999 is not one the platform allows (123456789012)`
+	eventually(t, "SpecValid=False on the claim", func() error {
+		c, err := getClaim(ctx, ns, "payments")
+		if err != nil {
+			return err
+		}
+		if st, _, msg := condition(c, "SpecValid"); st != "False" || !strings.Contains(msg, field) {
+			return fmt.Errorf("want SpecValid=False with %q: %s", field, claimState(ctx, ns, "payments"))
+		}
+		return nil
+	})
+	eventually(t, "a warning event on the claim", func() error {
+		evs, err := events(ctx, ns, "KmsBackend", "payments")
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if strings.HasPrefix(e, "Warning") && strings.Contains(e, field) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no warning naming the field among %q", evs)
+	})
+	keys, aliases, err := composed(ctx, ns, "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys)+len(aliases) != 0 {
+		t.Errorf("a refused claim: want nothing composed, got %d Keys and %d Aliases", len(keys), len(aliases))
+	}
+}
+
+// 4. Edits that would replace the key (its region) or rename its alias are
+// refused, at admission by the XRD's transition rules or, where the region
+// came from the platform's default, by the function; the Key is untouched
+// and the key stays in AWS.
+func TestKeyReplacingEditsAreRefused(t *testing.T) {
+	ctx := t.Context()
+	ns := namespace(t, "edits")
+
+	t.Run("Admission", func(t *testing.T) {
+		claim := exampleClaim(t, ns, "orders")
+		if err := cp.kube.Create(ctx, claim); err != nil {
+			t.Fatal(err)
+		}
+		k, _ := composedOne(t, ns, "orders")
+		ready(t, ns, "orders")
+		before := keyNow(t, k)
+
+		for field, edit := range map[string]func(map[string]any){
+			"spec.region":    func(s map[string]any) { s["region"] = "us-east-1" },
+			"spec.aliasName": func(s map[string]any) { s["aliasName"] = "orders-renamed" },
+		} {
+			edited := exampleClaim(t, ns, "orders", edit)
+			out, err := kubectl(t, asYAML(t, edited), "apply", "-f", "-")
+			if err == nil || !strings.Contains(out, field) {
+				t.Errorf("kubectl apply changing %s: want refused naming it, got err %v:\n%s", field, err, out)
+			}
+		}
+		untouched(t, before)
+	})
+
+	t.Run("Function", func(t *testing.T) {
+		// The platform's default region applied: the claim has none.
+		claim := exampleClaim(t, ns, "ledger", func(s map[string]any) {
+			s["compositionRef"] = map[string]any{"name": guarded}
+			delete(s, "region")
+		})
+		if err := cp.kube.Create(ctx, claim); err != nil {
+			t.Fatal(err)
+		}
+		k, _ := composedOne(t, ns, "ledger")
+		ready(t, ns, "ledger")
+		before := keyNow(t, k)
+		if got := ptr.Deref(before.Spec.ForProvider.Region, ""); got != "eu-west-1" {
+			t.Fatalf("Key region from the platform default: want eu-west-1, got %q", got)
+		}
+
+		// A first region passes admission (there was none to keep), so
+		// the function must refuse it.
+		out, err := kubectl(t, "", "patch", "kmsbackend", "ledger", "-n", ns, "--type=merge", "-p", `{"spec":{"region":"us-east-1"}}`)
+		if err != nil {
+			t.Fatalf("kubectl patch: %v\n%s", err, out)
+		}
+		eventually(t, "SpecValid=False naming spec.region", func() error {
+			c, err := getClaim(ctx, ns, "ledger")
+			if err != nil {
+				return err
+			}
+			if st, _, msg := condition(c, "SpecValid"); st != "False" || !strings.Contains(msg, "spec.region") {
+				return fmt.Errorf("%s", claimState(ctx, ns, "ledger"))
+			}
+			return nil
+		})
+		// Give Crossplane a few more reconciles to do harm, then look.
+		time.Sleep(5 * time.Second)
+		untouched(t, before)
+	})
+}
+
+// keyNow returns the Key as it is now.
+func keyNow(t *testing.T, k *kmsv1.Key) *kmsv1.Key {
+	t.Helper()
+	now := &kmsv1.Key{}
+	if err := cp.kube.Get(t.Context(), client.ObjectKeyFromObject(k), now); err != nil {
+		t.Fatal(err)
+	}
+	return now
+}
+
+// untouched checks the Key is the same object with the same forProvider,
+// and its key is still enabled in AWS.
+func untouched(t *testing.T, before *kmsv1.Key) {
+	t.Helper()
+	now := &kmsv1.Key{}
+	if err := cp.kube.Get(t.Context(), client.ObjectKeyFromObject(before), now); err != nil {
+		t.Fatalf("the Key: %v", err)
+	}
+	if now.UID != before.UID || now.DeletionTimestamp != nil {
+		t.Errorf("the Key was replaced or is being deleted: UID %s -> %s, deletion %v", before.UID, now.UID, now.DeletionTimestamp)
+	}
+	b, _ := json.Marshal(before.Spec.ForProvider)
+	n, _ := json.Marshal(now.Spec.ForProvider)
+	if string(b) != string(n) {
+		t.Errorf("the Key's forProvider changed:\nbefore %s\nnow    %s", b, n)
+	}
+	if aws, ok := cp.aws.key(before.UID); !ok || aws.State != "Enabled" {
+		t.Errorf("the key in AWS: want Enabled, got %+v", aws)
+	}
+}
+
+// 5. Deleting a claim deletes its XR, Key and Alias from the API server.
+// With deletionPolicy Delete the provider schedules the key's deletion after
+// the claim's window; with Orphan it keeps the key in AWS.
+func TestDeletion(t *testing.T) {
+	ns := namespace(t, "deletion")
+	for _, tc := range []struct {
+		policy    string
+		wantState string
+	}{
+		{policy: "Delete", wantState: "PendingDeletion"},
+		{policy: "Orphan", wantState: "Enabled"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			ctx := t.Context()
+			name := "gone-" + strings.ToLower(tc.policy)
+			claim := exampleClaim(t, ns, name, func(s map[string]any) {
+				s["deletionPolicy"] = tc.policy
+				s["deletionWindowInDays"] = 9
+			})
+			if err := cp.kube.Create(ctx, claim); err != nil {
+				t.Fatal(err)
+			}
+			k, a := composedOne(t, ns, name)
+			if string(k.Spec.DeletionPolicy) != tc.policy || string(a.Spec.DeletionPolicy) != tc.policy {
+				t.Errorf("deletionPolicy of Key and Alias: want %s, got %s and %s", tc.policy, k.Spec.DeletionPolicy, a.Spec.DeletionPolicy)
+			}
+			c := ready(t, ns, name)
+			xr, _, _ := unstructured.NestedString(c.Object, "spec", "resourceRef", "name")
+
+			if err := cp.kube.Delete(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			x := &unstructured.Unstructured{}
+			x.SetGroupVersionKind(xrGVK)
+			gone := []struct {
+				obj client.Object
+				key client.ObjectKey
+			}{
+				{c, client.ObjectKeyFromObject(c)},
+				{x, client2key("", xr)},
+				{&kmsv1.Key{}, client2key("", k.Name)},
+				{&kmsv1.Alias{}, client2key("", a.Name)},
+			}
+			eventually(t, "the claim, XR, Key and Alias gone", func() error {
+				for _, g := range gone {
+					err := cp.kube.Get(ctx, g.key, g.obj)
+					if err == nil {
+						return fmt.Errorf("%T %s still there", g.obj, g.key)
+					}
+					if !kerrors.IsNotFound(err) {
+						return err
+					}
+				}
+				return nil
+			})
+			aws, ok := cp.aws.key(k.UID)
+			if !ok || aws.State != tc.wantState {
+				t.Errorf("the key in AWS after deleting a claim with deletionPolicy %s: want %s, got %+v", tc.policy, tc.wantState, aws)
+			}
+			if tc.wantState == "PendingDeletion" && aws.Window != 9 {
+				t.Errorf("the key's deletion window: want the claim's 9 days, got %v", aws.Window)
+			}
+		})
+	}
+}
+
+// 6. The function process is killed while Crossplane reconciles. Crossplane
+// v2.4's gRPC client does not fail a call to a function that is down: it
+// waits for the connection to come back (up to the XR's reconcile timeout).
+// So: kill the function, create a claim, see Crossplane's call to the
+// function in flight (its own metrics) and nothing composed; start the
+// function again, and the claim converges.
+func TestFunctionRestart(t *testing.T) {
+	ctx := t.Context()
+	ns := namespace(t, "restart")
+
+	cp.fn.kill()
+	t.Cleanup(func() {
+		if cp.fn.running() != nil {
+			_ = cp.startFunction()
+		}
+	})
+	claim := exampleClaim(t, ns, "billing")
+	if err := cp.kube.Create(ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a call to the killed function in flight", func() error {
+		sent, answered, err := functionCalls()
+		if err != nil {
+			return err
+		}
+		if sent <= answered {
+			return fmt.Errorf("calls sent %v, answered %v", sent, answered)
+		}
+		return nil
+	})
+	keys, aliases, err := composed(ctx, ns, "billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys)+len(aliases) != 0 {
+		t.Errorf("with the function down: want nothing composed, got %d Keys and %d Aliases", len(keys), len(aliases))
+	}
+
+	if err := cp.startFunction(); err != nil {
+		t.Fatal(err)
+	}
+	composedOne(t, ns, "billing")
+	c := ready(t, ns, "billing")
+	if got, _, _ := unstructured.NestedString(c.Object, "status", "kmsKeyArn"); got == "" {
+		t.Errorf("claim status.kmsKeyArn: want the key's ARN, got none")
+	}
+}
+
+// functionCalls returns how many calls Crossplane has sent to the function
+// and how many were answered (with any gRPC code), from its metrics.
+func functionCalls() (sent, answered float64, err error) {
+	rsp, err := http.Get("http://" + crossplaneMetrics + "/metrics") //nolint:noctx // Loopback, short.
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rsp.Body.Close() //nolint:errcheck // Read only.
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(rsp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	sum := func(name string) float64 {
+		var n float64
+		for _, m := range mfs[name].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "function_name" && l.GetValue() == functionName {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return n
+	}
+	return sum("function_run_function_request_total"), sum("function_run_function_response_total"), nil
+}
