@@ -229,7 +229,7 @@ func up(ctx context.Context) (*controlPlane, error) { //nolint:gocyclo // One st
 	}
 
 	fmt.Println("e2e: installing the provider's CRDs, the Function and the Configuration")
-	for _, f := range []string{"kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml"} {
+	for _, f := range []string{"kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml", "kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_aliases.yaml"} {
 		if err := c.apply(ctx, filepath.Join(*providerCRD, f)); err != nil {
 			return c, err
 		}
@@ -237,26 +237,34 @@ func up(ctx context.Context) (*controlPlane, error) { //nolint:gocyclo // One st
 	if err := c.installFunction(ctx, digest); err != nil {
 		return c, err
 	}
-	for _, f := range []string{"../configuration/legacy/definition.yaml", "../configuration/legacy/composition.yaml", "../example/guardrails/composition.yaml"} {
+	for _, f := range []string{
+		"../configuration/legacy/definition.yaml", "../configuration/legacy/composition.yaml", "../example/guardrails/composition.yaml",
+		"../configuration/namespaced/definition.yaml", "../configuration/namespaced/composition.yaml",
+	} {
 		if err := c.apply(ctx, f); err != nil {
 			return c, err
 		}
 	}
-	if err := c.waitFor(ctx, 2*time.Minute, "the XRD established and its claim offered", func() error {
-		xrd := &unstructured.Unstructured{}
-		xrd.SetAPIVersion("apiextensions.crossplane.io/v1")
-		xrd.SetKind("CompositeResourceDefinition")
-		if err := c.kube.Get(ctx, client2key("", "xkmsbackends.kms.example.org"), xrd); err != nil {
-			return err
-		}
-		for _, t := range []string{"Established", "Offered"} {
-			if st, _, msg := condition(xrd, t); st != "True" {
-				return fmt.Errorf("%s is %q: %s", t, st, msg)
+	for xrd, conditions := range map[string][]string{
+		"xkmsbackends.kms.example.org":  {"Established", "Offered"}, // The legacy XR and its claim.
+		"kmsbackends.kms.m.example.org": {"Established"},            // The namespaced XR: no claim.
+	} {
+		if err := c.waitFor(ctx, 2*time.Minute, "XRD "+xrd+" "+strings.Join(conditions, " and "), func() error {
+			u := &unstructured.Unstructured{}
+			u.SetAPIVersion("apiextensions.crossplane.io/v1")
+			u.SetKind("CompositeResourceDefinition")
+			if err := c.kube.Get(ctx, client2key("", xrd), u); err != nil {
+				return err
 			}
+			for _, t := range conditions {
+				if st, _, msg := condition(u, t); st != "True" {
+					return fmt.Errorf("%s is %q: %s", t, st, msg)
+				}
+			}
+			return nil
+		}); err != nil {
+			return c, err
 		}
-		return nil
-	}); err != nil {
-		return c, err
 	}
 
 	c.aws = startProvider(c.kube)

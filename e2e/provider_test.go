@@ -4,20 +4,17 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-
-	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
-	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
 )
 
 const (
@@ -28,6 +25,19 @@ const (
 	account          = "123456789012"
 )
 
+// The Key and Alias kinds of both flavours: provider-aws' cluster-scoped
+// (legacy) and namespaced (Crossplane v2) groups.
+var (
+	keyKinds = []schema.GroupVersionKind{
+		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "Key"},
+		{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "Key"},
+	}
+	aliasKinds = []schema.GroupVersionKind{
+		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "Alias"},
+		{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "Alias"},
+	}
+)
+
 // awsKey is a KMS key as the provider left it in the pretend AWS.
 type awsKey struct {
 	ID     string
@@ -35,15 +45,16 @@ type awsKey struct {
 	// State is Enabled, or PendingDeletion once the provider deleted it.
 	State string
 	// Window is the deletion window the key was scheduled for deletion with.
-	Window float64
+	Window int64
 }
 
-// provider plays provider-aws for Keys and Aliases, with AWS as a map: it
-// adds the managed resource finalizer, "creates" each Key (an id, an ARN)
-// and reports it in the external-name annotation and status.atProvider with
-// Ready and Synced, resolves each Alias's target key from its controller
-// reference, and on deletion schedules the key's deletion or leaves it in
-// AWS, as the resource's deletion and management policies say.
+// provider plays provider-aws for Keys and Aliases of both groups, with AWS
+// as a map: it adds the managed resource finalizer, "creates" each Key (an
+// id, an ARN) and reports it in the external-name annotation and
+// status.atProvider with Ready and Synced, resolves each Alias's target key
+// from its controller reference, and on deletion schedules the key's
+// deletion or leaves it in AWS, as the resource's deletion and management
+// policies say.
 type provider struct {
 	kube   client.Client
 	cancel context.CancelFunc
@@ -51,7 +62,6 @@ type provider struct {
 
 	mu   sync.Mutex
 	keys map[types.UID]*awsKey // by the Key's UID
-	err  error                 // the last error, for a failure message
 }
 
 func startProvider(kube client.Client) *provider {
@@ -60,10 +70,9 @@ func startProvider(kube client.Client) *provider {
 	go func() {
 		defer close(p.done)
 		for {
-			err := p.reconcile(ctx)
-			p.mu.Lock()
-			p.err = err
-			p.mu.Unlock()
+			// An error (a conflict, say) is retried on the next pass, as a
+			// controller would.
+			_ = p.reconcile(ctx)
 			select {
 			case <-ctx.Done():
 				return
@@ -91,36 +100,50 @@ func (p *provider) key(uid types.UID) (awsKey, bool) {
 }
 
 func (p *provider) reconcile(ctx context.Context) error {
-	keys := &kmsv1.KeyList{}
-	if err := p.kube.List(ctx, keys); err != nil {
-		return err
-	}
-	for i := range keys.Items {
-		if err := p.reconcileKey(ctx, &keys.Items[i]); err != nil {
+	var keys []unstructured.Unstructured
+	for _, gvk := range keyKinds {
+		l, err := p.list(ctx, gvk)
+		if err != nil {
 			return err
 		}
+		for i := range l {
+			if err := p.reconcileKey(ctx, &l[i]); err != nil {
+				return err
+			}
+		}
+		keys = append(keys, l...)
 	}
-	aliases := &kmsv1.AliasList{}
-	if err := p.kube.List(ctx, aliases); err != nil {
-		return err
-	}
-	for i := range aliases.Items {
-		if err := p.reconcileAlias(ctx, &aliases.Items[i], keys.Items); err != nil {
+	for _, gvk := range aliasKinds {
+		l, err := p.list(ctx, gvk)
+		if err != nil {
 			return err
+		}
+		for i := range l {
+			if err := p.reconcileAlias(ctx, &l[i], keys); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func (p *provider) reconcileKey(ctx context.Context, k *kmsv1.Key) error {
+func (p *provider) list(ctx context.Context, gvk schema.GroupVersionKind) ([]unstructured.Unstructured, error) {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	return l.Items, p.kube.List(ctx, l)
+}
+
+func (p *provider) reconcileKey(ctx context.Context, k *unstructured.Unstructured) error {
 	p.mu.Lock()
-	aws, exists := p.keys[k.UID]
+	aws, exists := p.keys[k.GetUID()]
 	p.mu.Unlock()
 
-	if !k.DeletionTimestamp.IsZero() {
-		if exists && deletes(k.Spec.ResourceSpec) {
+	if k.GetDeletionTimestamp() != nil {
+		if exists && deletes(k) {
+			// JSON numbers decode as int64 when they are whole.
+			window, _, _ := unstructured.NestedInt64(k.Object, "spec", "forProvider", "deletionWindowInDays")
 			p.mu.Lock()
-			aws.State, aws.Window = "PendingDeletion", ptr.Deref(k.Spec.ForProvider.DeletionWindowInDays, 30)
+			aws.State, aws.Window = "PendingDeletion", window
 			p.mu.Unlock()
 		}
 		return p.patch(ctx, k, func() { controllerutil.RemoveFinalizer(k, managedFinalizer) })
@@ -128,76 +151,99 @@ func (p *provider) reconcileKey(ctx context.Context, k *kmsv1.Key) error {
 	if !controllerutil.ContainsFinalizer(k, managedFinalizer) {
 		return p.patch(ctx, k, func() { controllerutil.AddFinalizer(k, managedFinalizer) })
 	}
-	region := ptr.Deref(k.Spec.ForProvider.Region, "")
 	if !exists {
 		// A KMS key id is a UUID, as a Kubernetes UID is.
-		aws = &awsKey{ID: string(k.UID), Region: region, State: "Enabled"}
+		region, _, _ := unstructured.NestedString(k.Object, "spec", "forProvider", "region")
+		aws = &awsKey{ID: string(k.GetUID()), Region: region, State: "Enabled"}
 		p.mu.Lock()
-		p.keys[k.UID] = aws
+		p.keys[k.GetUID()] = aws
 		p.mu.Unlock()
 	}
 	if k.GetAnnotations()[externalName] != aws.ID {
-		return p.patch(ctx, k, func() { metav1.SetMetaDataAnnotation(&k.ObjectMeta, externalName, aws.ID) })
+		return p.patch(ctx, k, func() { setAnnotation(k, externalName, aws.ID) })
 	}
-	orig := k.DeepCopy()
-	k.Status.AtProvider.ID = ptr.To(aws.ID)
-	k.Status.AtProvider.KeyID = ptr.To(aws.ID)
-	k.Status.AtProvider.Arn = ptr.To("arn:aws:kms:" + aws.Region + ":" + account + ":key/" + aws.ID)
-	k.Status.AtProvider.EnableKeyRotation = k.Spec.ForProvider.EnableKeyRotation
-	k.Status.AtProvider.DeletionWindowInDays = k.Spec.ForProvider.DeletionWindowInDays
-	k.Status.AtProvider.Policy = k.Spec.ForProvider.Policy
-	k.SetConditions(xpv1.Available(), xpv1.ReconcileSuccess())
-	if equality.Semantic.DeepEqual(orig.Status, k.Status) {
-		return nil
-	}
-	return p.patchStatus(ctx, k, orig)
+	fp, _, _ := unstructured.NestedMap(k.Object, "spec", "forProvider")
+	return p.report(ctx, k, map[string]any{
+		"id":                   aws.ID,
+		"keyId":                aws.ID,
+		"arn":                  "arn:aws:kms:" + aws.Region + ":" + account + ":key/" + aws.ID,
+		"enableKeyRotation":    fp["enableKeyRotation"],
+		"deletionWindowInDays": fp["deletionWindowInDays"],
+		"policy":               fp["policy"],
+	})
 }
 
-func (p *provider) reconcileAlias(ctx context.Context, a *kmsv1.Alias, keys []kmsv1.Key) error {
-	if !a.DeletionTimestamp.IsZero() {
+func (p *provider) reconcileAlias(ctx context.Context, a *unstructured.Unstructured, keys []unstructured.Unstructured) error {
+	if a.GetDeletionTimestamp() != nil {
 		return p.patch(ctx, a, func() { controllerutil.RemoveFinalizer(a, managedFinalizer) })
 	}
 	if !controllerutil.ContainsFinalizer(a, managedFinalizer) {
 		return p.patch(ctx, a, func() { controllerutil.AddFinalizer(a, managedFinalizer) })
 	}
-	target := ptr.Deref(a.Spec.ForProvider.TargetKeyID, "")
+	target, _, _ := unstructured.NestedString(a.Object, "spec", "forProvider", "targetKeyId")
 	if target == "" {
-		// The reference resolver: the Key with the same controller.
-		s := a.Spec.ForProvider.TargetKeyIDSelector
+		// The reference resolver: the Key of the same group and
+		// namespace with the same controller.
+		byController, _, _ := unstructured.NestedBool(a.Object, "spec", "forProvider", "targetKeyIdSelector", "matchControllerRef")
 		owner := metav1.GetControllerOf(a)
 		for i := range keys {
-			if s != nil && ptr.Deref(s.MatchControllerRef, false) && owner != nil && controlledBy(&keys[i], owner.UID) {
-				target = keys[i].GetAnnotations()[externalName]
+			k := &keys[i]
+			if byController && owner != nil && controlledBy(k, owner.UID) &&
+				k.GroupVersionKind().Group == a.GroupVersionKind().Group && k.GetNamespace() == a.GetNamespace() {
+				target = k.GetAnnotations()[externalName]
 			}
 		}
 		if target == "" {
 			return nil // Not resolvable yet: the provider would wait too.
 		}
-		return p.patch(ctx, a, func() { a.Spec.ForProvider.TargetKeyID = ptr.To(target) })
+		return p.patch(ctx, a, func() { _ = unstructured.SetNestedField(a.Object, target, "spec", "forProvider", "targetKeyId") })
 	}
 	name := "alias/" + a.GetAnnotations()[externalName]
-	region := ptr.Deref(a.Spec.ForProvider.Region, "")
-	orig := a.DeepCopy()
-	a.Status.AtProvider.ID = ptr.To(name)
-	a.Status.AtProvider.Arn = ptr.To("arn:aws:kms:" + region + ":" + account + ":" + name)
-	a.Status.AtProvider.TargetKeyID = ptr.To(target)
-	a.SetConditions(xpv1.Available(), xpv1.ReconcileSuccess())
-	if equality.Semantic.DeepEqual(orig.Status, a.Status) {
+	region, _, _ := unstructured.NestedString(a.Object, "spec", "forProvider", "region")
+	return p.report(ctx, a, map[string]any{
+		"id":          name,
+		"arn":         "arn:aws:kms:" + region + ":" + account + ":" + name,
+		"targetKeyId": target,
+	})
+}
+
+// report writes status.atProvider and the Ready and Synced conditions, if
+// they are not there already.
+func (p *provider) report(ctx context.Context, o *unstructured.Unstructured, atProvider map[string]any) error {
+	for k, v := range atProvider {
+		if v == nil {
+			delete(atProvider, k)
+		}
+	}
+	cur, _, _ := unstructured.NestedMap(o.Object, "status", "atProvider")
+	if st, _, _ := condition(o, "Ready"); st == "True" && equality.Semantic.DeepEqual(cur, atProvider) {
 		return nil
 	}
-	return p.patchStatus(ctx, a, orig)
+	now := metav1.Now().UTC().Format(time.RFC3339)
+	status := map[string]any{
+		"atProvider": atProvider,
+		"conditions": []any{
+			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now},
+			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
+		},
+	}
+	patch := &unstructured.Unstructured{Object: map[string]any{"status": status}}
+	b, err := patch.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	return client.IgnoreNotFound(p.kube.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, b), fieldOwner))
 }
 
 // deletes reports whether deleting the managed resource deletes the
-// external resource: its deletion policy is Delete, and its management
+// external resource: its deletion policy is not Orphan, and its management
 // policies allow deletion.
-func deletes(s xpv1.ResourceSpec) bool {
-	if s.DeletionPolicy == xpv1.DeletionOrphan {
+func deletes(mr *unstructured.Unstructured) bool {
+	if dp, _, _ := unstructured.NestedString(mr.Object, "spec", "deletionPolicy"); dp == "Orphan" {
 		return false
 	}
-	return len(s.ManagementPolicies) == 0 ||
-		slices.Contains(s.ManagementPolicies, xpv1.ManagementActionAll) ||
-		slices.Contains(s.ManagementPolicies, xpv1.ManagementActionDelete)
+	mp, ok, _ := unstructured.NestedStringSlice(mr.Object, "spec", "managementPolicies")
+	return !ok || slices.Contains(mp, "*") || slices.Contains(mp, "Delete")
 }
 
 func controlledBy(o metav1.Object, uid types.UID) bool {
@@ -205,16 +251,18 @@ func controlledBy(o metav1.Object, uid types.UID) bool {
 	return c != nil && c.UID == uid
 }
 
-// patch changes an object's metadata or spec with a merge patch.
-func (p *provider) patch(ctx context.Context, o client.Object, change func()) error {
-	orig, ok := o.DeepCopyObject().(client.Object)
-	if !ok {
-		return fmt.Errorf("cannot copy %T", o)
+func setAnnotation(o metav1.Object, k, v string) {
+	a := o.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
 	}
-	change()
-	return client.IgnoreNotFound(p.kube.Patch(ctx, o, client.MergeFrom(orig), fieldOwner))
+	a[k] = v
+	o.SetAnnotations(a)
 }
 
-func (p *provider) patchStatus(ctx context.Context, o, orig client.Object) error {
-	return client.IgnoreNotFound(p.kube.Status().Patch(ctx, o, client.MergeFrom(orig), fieldOwner))
+// patch changes an object's metadata or spec with a merge patch.
+func (p *provider) patch(ctx context.Context, o *unstructured.Unstructured, change func()) error {
+	orig := o.DeepCopy()
+	change()
+	return client.IgnoreNotFound(p.kube.Patch(ctx, o, client.MergeFrom(orig), fieldOwner))
 }

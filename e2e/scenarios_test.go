@@ -3,9 +3,11 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +19,10 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
 )
@@ -65,20 +69,8 @@ func TestExampleClaimBecomesReady(t *testing.T) {
 	if !ok {
 		t.Fatal("the provider has not created the key")
 	}
+	checkStatus(t, c, aws, "vault-backend", 30)
 	keyARN := "arn:aws:kms:eu-west-1:" + account + ":key/" + aws.ID
-	want := map[string]any{
-		"kmsKeyId":              aws.ID,
-		"kmsKeyArn":             keyARN,
-		"kmsKeyAliasName":       "alias/vault-backend",
-		"kmsKeyAliasArn":        "arn:aws:kms:eu-west-1:" + account + ":alias/vault-backend",
-		"kmsKeyRotationEnabled": true,
-		"kmsKeyDeletionWindow":  int64(30),
-	}
-	for f, v := range want {
-		if got, _, _ := unstructured.NestedFieldNoCopy(c.Object, "status", f); got != v {
-			t.Errorf("claim status.%s: want %v, got %v (%T)", f, v, got, got)
-		}
-	}
 	if st, _, _ := condition(c, "SpecValid"); st != "True" {
 		t.Errorf("claim SpecValid: want True, got %q", st)
 	}
@@ -95,14 +87,35 @@ func TestExampleClaimBecomesReady(t *testing.T) {
 	})
 
 	// What an app team reads: the printer columns.
-	out, err := kubectl(t, "", "get", "kmsbackend", "-n", ns)
+	// (kmsbackend alone would be ambiguous here: the namespaced flavour's
+	// XR is a KmsBackend too, in kms.m.example.org.)
+	out, err := kubectl(t, "", "get", "kmsbackends.kms.example.org", "-n", ns)
 	if err != nil {
 		t.Fatalf("kubectl get kmsbackend: %v\n%s", err, out)
 	}
-	t.Logf("kubectl get kmsbackend -n %s:\n%s", ns, out)
+	t.Logf("kubectl get kmsbackends.kms.example.org -n %s:\n%s", ns, out)
 	for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "SYNCED", "READY", "vault-backend", keyARN} {
 		if !strings.Contains(out, w) {
 			t.Errorf("kubectl get kmsbackend: want %q in\n%s", w, out)
+		}
+	}
+}
+
+// checkStatus checks the six status fields of a claim or XR against the
+// key the provider made.
+func checkStatus(t *testing.T, xr *unstructured.Unstructured, aws awsKey, alias string, window int64) {
+	t.Helper()
+	want := map[string]any{
+		"kmsKeyId":              aws.ID,
+		"kmsKeyArn":             "arn:aws:kms:eu-west-1:" + account + ":key/" + aws.ID,
+		"kmsKeyAliasName":       "alias/" + alias,
+		"kmsKeyAliasArn":        "arn:aws:kms:eu-west-1:" + account + ":alias/" + alias,
+		"kmsKeyRotationEnabled": true,
+		"kmsKeyDeletionWindow":  window,
+	}
+	for f, v := range want {
+		if got, _, _ := unstructured.NestedFieldNoCopy(xr.Object, "status", f); got != v {
+			t.Errorf("%s status.%s: want %v, got %v (%T)", xr.GetKind(), f, v, got, got)
 		}
 	}
 }
@@ -442,4 +455,120 @@ func functionCalls() (sent, answered float64, err error) {
 		return n
 	}
 	return sum("function_run_function_request_total"), sum("function_run_function_response_total"), nil
+}
+
+// 7. The namespaced flavour (Crossplane v2): a KmsBackend XR in the app
+// team's namespace composes namespaced Key and Alias next to it, with a
+// ClusterProviderConfig; it becomes Ready with the six status fields.
+// Deleting it deletes them; with deletionPolicy Orphan the Key's management
+// policies leave out Delete, and the key stays in AWS.
+func TestNamespacedXR(t *testing.T) {
+	for _, tc := range []struct {
+		policy    string
+		wantState string
+	}{
+		{policy: "Delete", wantState: "PendingDeletion"},
+		{policy: "Orphan", wantState: "Enabled"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			ctx := t.Context()
+			ns := namespace(t, "namespaced-"+strings.ToLower(tc.policy))
+			name := "vault-" + strings.ToLower(tc.policy)
+			xr := namespacedXR(t, ns, name, tc.policy)
+			if err := cp.kube.Create(ctx, xr); err != nil {
+				t.Fatal(err)
+			}
+
+			var k, a *unstructured.Unstructured
+			eventually(t, "the XR's namespaced Key and Alias", func() error {
+				var err error
+				k, err = onlyOne(ctx, keyKinds[1], ns, name)
+				if err != nil {
+					return err
+				}
+				a, err = onlyOne(ctx, aliasKinds[1], ns, name)
+				return err
+			})
+			if kind, _, _ := unstructured.NestedString(k.Object, "spec", "providerConfigRef", "kind"); kind != "ClusterProviderConfig" {
+				t.Errorf("Key providerConfigRef.kind: want ClusterProviderConfig, got %q", kind)
+			}
+			mp, _, _ := unstructured.NestedStringSlice(k.Object, "spec", "managementPolicies")
+			if keeps := len(mp) > 0 && !slices.Contains(mp, "*") && !slices.Contains(mp, "Delete"); keeps != (tc.policy == "Orphan") {
+				t.Errorf("Key managementPolicies with deletionPolicy %s: got %v", tc.policy, mp)
+			}
+			if got := a.GetAnnotations()[externalName]; got != name {
+				t.Errorf("Alias external name: want %s, got %q", name, got)
+			}
+
+			eventually(t, "the XR Ready", func() error {
+				if err := cp.kube.Get(ctx, client.ObjectKeyFromObject(xr), xr); err != nil {
+					return err
+				}
+				if st, _, msg := condition(xr, "Ready"); st != "True" {
+					return fmt.Errorf("Ready=%q %s", st, msg)
+				}
+				return nil
+			})
+			aws, ok := cp.aws.key(k.GetUID())
+			if !ok {
+				t.Fatal("the provider has not created the key")
+			}
+			checkStatus(t, xr, aws, name, 30)
+
+			if err := cp.kube.Delete(ctx, xr); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the XR, Key and Alias gone", func() error {
+				for _, o := range []*unstructured.Unstructured{xr, k, a} {
+					err := cp.kube.Get(ctx, client.ObjectKeyFromObject(o), o.DeepCopy())
+					if err == nil {
+						return fmt.Errorf("%s %s still there", o.GetKind(), o.GetName())
+					}
+					if !kerrors.IsNotFound(err) {
+						return err
+					}
+				}
+				return nil
+			})
+			if aws, _ := cp.aws.key(k.GetUID()); aws.State != tc.wantState {
+				t.Errorf("the key in AWS after deleting an XR with deletionPolicy %s: want %s, got %+v", tc.policy, tc.wantState, aws)
+			}
+		})
+	}
+}
+
+// namespacedXR returns example/namespaced/xr.yaml in namespace ns, named
+// and aliased name, with the deletion policy.
+func namespacedXR(t *testing.T, ns, name, policy string) *unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile("../example/namespaced/xr.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal(b, &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	u.SetNamespace(ns)
+	u.SetName(name)
+	for f, v := range map[string]string{"aliasName": name, "deletionPolicy": policy} {
+		if err := unstructured.SetNestedField(u.Object, v, "spec", f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
+}
+
+// onlyOne returns the one object of a kind composed for a namespaced XR,
+// found by the composite label Crossplane puts on it.
+func onlyOne(ctx context.Context, gvk schema.GroupVersionKind, ns, xr string) (*unstructured.Unstructured, error) {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := cp.kube.List(ctx, l, client.InNamespace(ns), client.MatchingLabels{"crossplane.io/composite": xr}); err != nil {
+		return nil, err
+	}
+	if len(l.Items) != 1 {
+		return nil, fmt.Errorf("want one %s in %s, got %d", gvk.Kind, ns, len(l.Items))
+	}
+	return &l.Items[0], nil
 }
