@@ -23,6 +23,16 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	extv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
 )
 
 // The ports the control plane listens on. They are fixed: everything runs on
@@ -153,9 +163,9 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, check func
 		if err == nil {
 			return nil
 		}
-		var stop backoffStop
-		if errors.As(err, &stop) {
-			return fmt.Errorf("%s: %w", what, stop.error)
+		var e exited
+		if errors.As(err, &e) {
+			return fmt.Errorf("%s: %w", what, e.error)
 		}
 		select {
 		case <-ctx.Done():
@@ -240,3 +250,172 @@ contexts:
 current-context: e2e
 `
 }
+
+// startAPIServer starts etcd and kube-apiserver (token authentication for
+// one system:masters user, RBAC), waits for /readyz, and makes the client.
+func (c *controlPlane) startAPIServer(ctx context.Context) error {
+	for _, d := range []string{"etcd", "certs"} {
+		if err := os.MkdirAll(filepath.Join(c.dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "tokens.csv"), []byte(token+`,admin,admin,"system:masters"`+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.kubeconfig, []byte(kubeconfig(token)), 0o600); err != nil {
+		return err
+	}
+	saPub, saKey, err := writeServiceAccountKey(c.dir)
+	if err != nil {
+		return err
+	}
+	if err := c.run("etcd", nil, "etcd",
+		"--data-dir="+filepath.Join(c.dir, "etcd"),
+		"--listen-client-urls="+etcdClientURL, "--advertise-client-urls="+etcdClientURL,
+		"--listen-peer-urls="+etcdPeerURL, "--initial-advertise-peer-urls="+etcdPeerURL,
+		"--initial-cluster=default="+etcdPeerURL); err != nil {
+		return err
+	}
+	if err := c.run("kube-apiserver", nil, "kube-apiserver",
+		"--etcd-servers="+etcdClientURL,
+		"--cert-dir="+filepath.Join(c.dir, "certs"),
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=6443",
+		"--service-cluster-ip-range=10.0.0.0/24",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
+		"--token-auth-file="+filepath.Join(c.dir, "tokens.csv"),
+		"--authorization-mode=RBAC", "--enable-priority-and-fairness=false"); err != nil {
+		return err
+	}
+	if err := c.waitFor(ctx, 2*time.Minute, "kube-apiserver /readyz", func() error { return apiServerReady(token) }); err != nil {
+		return err
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig)
+	if err != nil {
+		return err
+	}
+	// The legacy XRD's apiextensions.crossplane.io/v1 is deprecated (the
+	// README says so); the API server's warning about it is not news here.
+	cfg.WarningHandlerWithContext = rest.NoWarnings{}
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, extv1.AddToScheme, kmsv1.AddToScheme} {
+		if err := add(s); err != nil {
+			return err
+		}
+	}
+	c.kube, err = client.New(cfg, client.Options{Scheme: s})
+	return err
+}
+
+// startGarbageCollector starts kube-controller-manager with only its
+// garbage collector: Crossplane relies on it to delete an XR's composed
+// resources with the XR.
+func (c *controlPlane) startGarbageCollector(_ context.Context) error {
+	return c.run("kube-controller-manager", nil, "kube-controller-manager",
+		"--kubeconfig="+c.kubeconfig, "--controllers=garbagecollector", "--leader-elect=false",
+		"--use-service-account-credentials=false", "--bind-address=127.0.0.1", "--secure-port=10257",
+		"--authentication-kubeconfig="+c.kubeconfig, "--authorization-kubeconfig="+c.kubeconfig)
+}
+
+// initCrossplane runs `crossplane core init`: Crossplane's CRDs, its root CA
+// and its client certificate, as its init container does. It then writes
+// the client certificate where `core start` reads it, and signs the
+// function's server certificate with the root CA, as the package runtime
+// would.
+func (c *controlPlane) initCrossplane(ctx context.Context) error {
+	if err := c.kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: crossplaneNamespace}}); err != nil {
+		return err
+	}
+	env := append(os.Environ(),
+		"KUBECONFIG="+c.kubeconfig, "POD_NAMESPACE="+crossplaneNamespace, "CRDS_PATH="+*crossplaneCRD,
+		"ENABLE_WEBHOOKS=false", "TLS_CA_SECRET_NAME="+secretRootCA, "TLS_CLIENT_SECRET_NAME="+secretTLSClient)
+	log := filepath.Join(c.dir, "logs", "crossplane-init.log")
+	// Crossplane's docs say to retry init once: its CRDs may not be served
+	// at once.
+	if err := c.waitFor(ctx, time.Minute, "crossplane core init", func() error {
+		cmd := exec.CommandContext(ctx, filepath.Join(*binDir, "crossplane-core"), "core", "init")
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if werr := os.WriteFile(log, out, 0o600); werr != nil {
+			return werr
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %s", err, tail(log, 5))
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	ca, cl := &corev1.Secret{}, &corev1.Secret{}
+	if err := c.kube.Get(ctx, objectKey(crossplaneNamespace, secretRootCA), ca); err != nil {
+		return err
+	}
+	if err := c.kube.Get(ctx, objectKey(crossplaneNamespace, secretTLSClient), cl); err != nil {
+		return err
+	}
+	if err := writeSecretFiles(filepath.Join(c.dir, "tls", "crossplane-client"), cl); err != nil {
+		return err
+	}
+	return writeServerCert(filepath.Join(c.dir, "tls", "function"), ca)
+}
+
+// startCrossplane starts Crossplane core, with the External package
+// runtime (it runs no pods: the function is a local process), and the
+// function.
+func (c *controlPlane) startCrossplane(_ context.Context) error {
+	if err := c.run("crossplane", []string{"KUBECONFIG=" + c.kubeconfig, "POD_NAMESPACE=" + crossplaneNamespace}, "crossplane-core",
+		"core", "start", "--debug",
+		"--enable-webhooks=false", "--package-runtime=External",
+		"--xpkg-cache-dir="+c.xpkgCache(), "--tls-client-certs-dir="+filepath.Join(c.dir, "tls", "crossplane-client"),
+		"--metrics-port="+crossplaneMetrics[len("127.0.0.1:"):], "--health-probe-port=8081", "--poll-interval=15s"); err != nil {
+		return err
+	}
+	return c.startFunction()
+}
+
+// startFunction starts the function as Crossplane runs it: serving gRPC over
+// mTLS with a certificate signed by Crossplane's CA.
+func (c *controlPlane) startFunction() error {
+	p, err := start(c.dir, "function", nil, filepath.Join(*binDir, "function"),
+		"--debug", "--address="+functionAddr, "--metrics-address=127.0.0.1:8090",
+		"--tls-certs-dir="+filepath.Join(c.dir, "tls", "function"))
+	if err != nil {
+		return err
+	}
+	c.fn = p
+	return nil
+}
+
+// xpkgCache is Crossplane's package cache directory.
+func (c *controlPlane) xpkgCache() string { return filepath.Join(c.dir, "xpkg-cache") }
+
+// run starts one of the control plane's binaries.
+func (c *controlPlane) run(name string, env []string, bin string, args ...string) error {
+	p, err := start(c.dir, name, env, filepath.Join(*binDir, bin), args...)
+	if err != nil {
+		return err
+	}
+	c.procs = append(c.procs, p)
+	return nil
+}
+
+// waitFor is waitFor that also fails at once when a process of the control
+// plane has exited.
+func (c *controlPlane) waitFor(ctx context.Context, timeout time.Duration, what string, check func() error) error {
+	return waitFor(ctx, timeout, what, func() error {
+		for _, p := range c.procs {
+			if err := p.running(); err != nil {
+				return exited{err}
+			}
+		}
+		return check()
+	})
+}
+
+// exited is the error of a process the control plane needs having exited:
+// waitFor does not retry it.
+type exited struct{ error }

@@ -77,7 +77,7 @@ func TestExampleClaimBecomesReady(t *testing.T) {
 
 	s := &corev1.Secret{}
 	eventually(t, "the claim's connection secret", func() error {
-		if err := cp.kube.Get(ctx, client2key(ns, "vault-backend-kms"), s); err != nil {
+		if err := cp.kube.Get(ctx, objectKey(ns, "vault-backend-kms"), s); err != nil {
 			return err
 		}
 		if got := string(s.Data["kmsKeyArn"]); got != keyARN {
@@ -355,9 +355,9 @@ func TestDeletion(t *testing.T) {
 				key client.ObjectKey
 			}{
 				{c, client.ObjectKeyFromObject(c)},
-				{x, client2key("", xr)},
-				{&kmsv1.Key{}, client2key("", k.Name)},
-				{&kmsv1.Alias{}, client2key("", a.Name)},
+				{x, objectKey("", xr)},
+				{&kmsv1.Key{}, objectKey("", k.Name)},
+				{&kmsv1.Alias{}, objectKey("", a.Name)},
 			}
 			eventually(t, "the claim, XR, Key and Alias gone", func() error {
 				for _, g := range gone {
