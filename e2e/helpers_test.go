@@ -49,11 +49,11 @@ func namespace(t *testing.T, name string) string {
 	return name
 }
 
-// exampleClaim returns the README's example claim (example/claim.yaml) in
-// namespace ns, named and aliased name, changed by the edits.
-func exampleClaim(t *testing.T, ns, name string, edits ...func(spec map[string]any)) *unstructured.Unstructured {
+// example returns an example manifest in namespace ns, named and aliased
+// name, and its spec to change.
+func example(t *testing.T, path, ns, name string) (*unstructured.Unstructured, map[string]any) {
 	t.Helper()
-	b, err := os.ReadFile("../example/claim.yaml")
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,13 +63,43 @@ func exampleClaim(t *testing.T, ns, name string, edits ...func(spec map[string]a
 	}
 	u.SetNamespace(ns)
 	u.SetName(name)
-	spec := u.Object["spec"].(map[string]any) //nolint:forcetypeassert // The example has a spec.
+	spec, ok := u.Object["spec"].(map[string]any)
+	if !ok {
+		t.Fatalf("%s has no spec", path)
+	}
 	spec["aliasName"] = name
+	return u, spec
+}
+
+// exampleClaim returns the README's example claim (example/claim.yaml) in
+// namespace ns, named and aliased name, changed by the edits.
+func exampleClaim(t *testing.T, ns, name string, edits ...func(spec map[string]any)) *unstructured.Unstructured {
+	t.Helper()
+	u, spec := example(t, "../example/claim.yaml", ns, name)
 	spec["writeConnectionSecretToRef"] = map[string]any{"name": name + "-kms"}
 	for _, e := range edits {
 		e(spec)
 	}
 	return u
+}
+
+// namespacedXR returns example/namespaced/xr.yaml in namespace ns, named
+// and aliased name, with the deletion policy.
+func namespacedXR(t *testing.T, ns, name, policy string) *unstructured.Unstructured {
+	t.Helper()
+	u, spec := example(t, "../example/namespaced/xr.yaml", ns, name)
+	spec["deletionPolicy"] = policy
+	return u
+}
+
+// deletionPolicies are the claim's two deletion policies, each with the
+// state the key is left in, in AWS, once the claim is deleted.
+var deletionPolicies = []struct {
+	policy    string
+	wantState string
+}{
+	{policy: "Delete", wantState: "PendingDeletion"},
+	{policy: "Orphan", wantState: "Enabled"},
 }
 
 func getClaim(ctx context.Context, ns, name string) (*unstructured.Unstructured, error) {

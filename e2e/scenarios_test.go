@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
 )
@@ -321,13 +319,7 @@ func untouched(t *testing.T, before *kmsv1.Key) {
 // the claim's window; with Orphan it keeps the key in AWS.
 func TestDeletion(t *testing.T) {
 	ns := namespace(t, "deletion")
-	for _, tc := range []struct {
-		policy    string
-		wantState string
-	}{
-		{policy: "Delete", wantState: "PendingDeletion"},
-		{policy: "Orphan", wantState: "Enabled"},
-	} {
+	for _, tc := range deletionPolicies {
 		t.Run(tc.policy, func(t *testing.T) {
 			ctx := t.Context()
 			name := "gone-" + strings.ToLower(tc.policy)
@@ -463,13 +455,7 @@ func functionCalls() (sent, answered float64, err error) {
 // Deleting it deletes them; with deletionPolicy Orphan the Key's management
 // policies leave out Delete, and the key stays in AWS.
 func TestNamespacedXR(t *testing.T) {
-	for _, tc := range []struct {
-		policy    string
-		wantState string
-	}{
-		{policy: "Delete", wantState: "PendingDeletion"},
-		{policy: "Orphan", wantState: "Enabled"},
-	} {
+	for _, tc := range deletionPolicies {
 		t.Run(tc.policy, func(t *testing.T) {
 			ctx := t.Context()
 			ns := namespace(t, "namespaced-"+strings.ToLower(tc.policy))
@@ -535,28 +521,6 @@ func TestNamespacedXR(t *testing.T) {
 			}
 		})
 	}
-}
-
-// namespacedXR returns example/namespaced/xr.yaml in namespace ns, named
-// and aliased name, with the deletion policy.
-func namespacedXR(t *testing.T, ns, name, policy string) *unstructured.Unstructured {
-	t.Helper()
-	b, err := os.ReadFile("../example/namespaced/xr.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal(b, &u.Object); err != nil {
-		t.Fatal(err)
-	}
-	u.SetNamespace(ns)
-	u.SetName(name)
-	for f, v := range map[string]string{"aliasName": name, "deletionPolicy": policy} {
-		if err := unstructured.SetNestedField(u.Object, v, "spec", f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return u
 }
 
 // onlyOne returns the one object of a kind composed for a namespaced XR,
