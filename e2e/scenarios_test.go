@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -277,8 +276,22 @@ func TestKeyReplacingEditsAreRefused(t *testing.T) {
 			}
 			return nil
 		})
-		// Give Crossplane a few more reconciles to do harm, then look.
-		time.Sleep(5 * time.Second)
+		// Let Crossplane call the function twice more (a refused XR is
+		// retried at once, with backoff) before looking for harm.
+		_, answered, err := functionCalls()
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "two more calls to the function", func() error {
+			_, n, err := functionCalls()
+			if err != nil {
+				return err
+			}
+			if n < answered+2 {
+				return fmt.Errorf("%v answered calls, want %v", n, answered+2)
+			}
+			return nil
+		})
 		untouched(t, before)
 	})
 }
