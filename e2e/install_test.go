@@ -198,7 +198,7 @@ func (c *controlPlane) installFunction(ctx context.Context) error {
 			return err
 		}
 		if st, reason, msg := condition(rev, "RevisionHealthy"); st != "True" {
-			return fmt.Errorf("Healthy=%q (%s): %s; status %v", st, reason, msg, rev.Object["status"])
+			return fmt.Errorf("RevisionHealthy=%q (%s): %s; the revision's status: %v", st, reason, msg, rev.Object["status"])
 		}
 		return nil
 	})
