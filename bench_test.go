@@ -437,13 +437,7 @@ func BenchmarkPrincipals(b *testing.B) {
 					b.Fatal(err)
 				}
 				_ = CheckPolicySize(policy)
-				key, err := desired(DesiredKey(c, "", Target{}), false)
-				if err == nil {
-					err = setPolicy(key, policy)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
+				_ = desired(DesiredKey(c, policy, Target{}), false)
 			})
 		})
 		if n > 100 {

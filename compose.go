@@ -1,19 +1,8 @@
 package main
 
 import (
-	"github.com/crossplane/crossplane-runtime/v2/apis/common"
-	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
-	xpv2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/utils/ptr"
-
-	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
-	kmsm "github.com/upbound/provider-aws/v2/apis/namespaced/kms/v1beta1"
-
-	"github.com/crossplane/function-sdk-go/resource/composed"
+	"google.golang.org/protobuf/types/known/structpb"
 )
 
 // Names of the composed resources in the Composition.
@@ -22,18 +11,20 @@ const (
 	aliasName = "alias"
 )
 
+// The API versions of provider-aws' KMS resources: cluster-scoped for a
+// cluster-scoped XR, namespaced (Crossplane v2) for a namespaced XR.
+const (
+	clusterAPIVersion    = "kms.aws.upbound.io/v1beta1"
+	namespacedAPIVersion = "kms.aws.m.upbound.io/v1beta1"
+)
+
 // namespacedProviderConfigKind is the provider config kind namespaced
 // managed resources default to in provider-aws' CRDs.
 const namespacedProviderConfigKind = "ClusterProviderConfig"
 
 // orphanPolicies are the management policies of a namespaced managed
 // resource whose external resource outlives it: every action but Delete.
-var orphanPolicies = common.ManagementPolicies{
-	common.ManagementActionObserve,
-	common.ManagementActionCreate,
-	common.ManagementActionUpdate,
-	common.ManagementActionLateInitialize,
-}
+var orphanPolicies = []string{"Observe", "Create", "Update", "LateInitialize"}
 
 // Target says where the composed resources go: cluster-scoped legacy
 // resources (kms.aws.upbound.io) for a cluster-scoped XR, namespaced ones
@@ -45,113 +36,94 @@ type Target struct {
 // Namespaced reports whether the XR is a Crossplane v2 namespaced XR.
 func (t Target) Namespaced() bool { return t.Namespace != "" }
 
+// The Key and the Alias are written as the objects the response carries,
+// field by field, rather than as provider-aws' Go types converted through
+// JSON: that conversion cost more than the rest of the function, and
+// importing the types put provider-aws' dependencies (Terraform's SDKs,
+// client-go's informers) in the binary, a third more memory for nothing.
+// compose_test.go builds each object with provider-aws' types as well and
+// requires the two to be equal, so that every field name and shape here is
+// the provider's.
+
 // DesiredKey returns the KMS Key for a claim with its computed policy.
-func DesiredKey(c Claim, policy string, t Target) runtime.Object {
-	fp := kmsv1.KeyParameters{
-		Description:          ptr.To(c.Description),
-		DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
-		EnableKeyRotation:    ptr.To(c.EnableKeyRotation),
-		Policy:               ptr.To(policy),
-		Region:               ptr.To(c.Region),
-		Tags:                 tagPointers(c.Tags),
+func DesiredKey(c Claim, policy string, t Target) *structpb.Struct {
+	fp := fields{
+		"deletionWindowInDays": structpb.NewNumberValue(float64(c.DeletionWindowInDays)),
+		"enableKeyRotation":    structpb.NewBoolValue(c.EnableKeyRotation),
+		"policy":               text(policy),
+		"region":               text(c.Region),
+	}
+	// Like provider-aws' types, which omit an empty string.
+	if c.Description != "" {
+		fp["description"] = text(c.Description)
 	}
 	if c.RotationPeriodInDays != nil {
-		fp.RotationPeriodInDays = ptr.To(float64(*c.RotationPeriodInDays))
+		fp["rotationPeriodInDays"] = structpb.NewNumberValue(float64(*c.RotationPeriodInDays))
 	}
-	if !t.Namespaced() {
-		return &kmsv1.Key{
-			TypeMeta: typeMeta(kmsv1.CRDGroupVersion.String(), kmsv1.Key_Kind),
-			Spec: kmsv1.KeySpec{
-				ResourceSpec: clusterResourceSpec(c),
-				ForProvider:  fp,
-			},
+	if len(c.Tags) > 0 {
+		tags := make(fields, len(c.Tags))
+		for k, v := range c.Tags {
+			tags[k] = text(v)
 		}
+		fp["tags"] = tags.value()
 	}
-	return &kmsm.Key{
-		TypeMeta:   typeMeta(kmsm.CRDGroupVersion.String(), kmsm.Key_Kind),
-		ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace},
-		Spec: kmsm.KeySpec{
-			ManagedResourceSpec: namespacedResourceSpec(c),
-			ForProvider: kmsm.KeyParameters{
-				Description:          fp.Description,
-				DeletionWindowInDays: fp.DeletionWindowInDays,
-				EnableKeyRotation:    fp.EnableKeyRotation,
-				Policy:               fp.Policy,
-				Region:               fp.Region,
-				RotationPeriodInDays: fp.RotationPeriodInDays,
-				Tags:                 fp.Tags,
-			},
-		},
-	}
+	return managed(c, t, "Key", nil, fp)
 }
 
 // DesiredAlias returns the KMS Alias for a claim. Until the Key's id is
 // observed the Alias selects the Key composed for the same XR; then it names
 // the id, so that the Alias never depends on a selector that could match
 // another key.
-func DesiredAlias(c Claim, keyID string, t Target) runtime.Object {
-	// provider-aws adds the alias/ prefix to the external name.
-	om := metav1.ObjectMeta{Namespace: t.Namespace, Annotations: map[string]string{meta.AnnotationKeyExternalName: c.AliasName}}
-	var id *string
+func DesiredAlias(c Claim, keyID string, t Target) *structpb.Struct {
+	fp := fields{"region": text(c.Region)}
 	if keyID != "" {
-		id = ptr.To(keyID)
+		fp["targetKeyId"] = text(keyID)
+	} else {
+		fp["targetKeyIdSelector"] = fields{"matchControllerRef": structpb.NewBoolValue(true)}.value()
 	}
+	// provider-aws adds the alias/ prefix to the external name.
+	annotations := fields{meta.AnnotationKeyExternalName: text(c.AliasName)}
+	return managed(c, t, "Alias", annotations, fp)
+}
+
+// managed returns a managed resource of provider-aws' KMS group for the
+// target, with these annotations and spec.forProvider.
+func managed(c Claim, t Target, kind string, annotations, forProvider fields) *structpb.Struct {
+	md := fields{}
+	if annotations != nil {
+		md["annotations"] = annotations.value()
+	}
+	spec := fields{"forProvider": forProvider.value()}
+	apiVersion := clusterAPIVersion
 	if !t.Namespaced() {
-		fp := kmsv1.AliasParameters{Region: ptr.To(c.Region), TargetKeyID: id}
-		if id == nil {
-			fp.TargetKeyIDSelector = &xpv1.Selector{MatchControllerRef: ptr.To(true)}
+		spec["deletionPolicy"] = text(c.DeletionPolicy)
+		spec["providerConfigRef"] = fields{"name": text(c.ProviderConfigName)}.value()
+	} else {
+		apiVersion = namespacedAPIVersion
+		md["namespace"] = text(t.Namespace)
+		spec["providerConfigRef"] = fields{"kind": text(namespacedProviderConfigKind), "name": text(c.ProviderConfigName)}.value()
+		// A namespaced managed resource has no deletionPolicy: what its
+		// deletion does is one of its management policies.
+		if c.DeletionPolicy == deletionPolicyOrphan {
+			policies := make([]*structpb.Value, len(orphanPolicies))
+			for i, p := range orphanPolicies {
+				policies[i] = text(p)
+			}
+			spec["managementPolicies"] = structpb.NewListValue(&structpb.ListValue{Values: policies})
 		}
-		return &kmsv1.Alias{
-			TypeMeta:   typeMeta(kmsv1.CRDGroupVersion.String(), kmsv1.Alias_Kind),
-			ObjectMeta: om,
-			Spec:       kmsv1.AliasSpec{ResourceSpec: clusterResourceSpec(c), ForProvider: fp},
-		}
 	}
-	fp := kmsm.AliasParameters{Region: ptr.To(c.Region), TargetKeyID: id}
-	if id == nil {
-		fp.TargetKeyIDSelector = &xpv1.NamespacedSelector{MatchControllerRef: ptr.To(true)}
+	obj := fields{"apiVersion": text(apiVersion), "kind": text(kind), "spec": spec.value()}
+	if len(md) > 0 {
+		obj["metadata"] = md.value()
 	}
-	return &kmsm.Alias{
-		TypeMeta:   typeMeta(kmsm.CRDGroupVersion.String(), kmsm.Alias_Kind),
-		ObjectMeta: om,
-		Spec:       kmsm.AliasSpec{ManagedResourceSpec: namespacedResourceSpec(c), ForProvider: fp},
-	}
+	return &structpb.Struct{Fields: obj}
 }
 
-func typeMeta(apiVersion, kind string) metav1.TypeMeta {
-	return metav1.TypeMeta{APIVersion: apiVersion, Kind: kind}
+// fields are the fields of a JSON object.
+type fields map[string]*structpb.Value
+
+func (f fields) value() *structpb.Value {
+	return structpb.NewStructValue(&structpb.Struct{Fields: f})
 }
 
-func clusterResourceSpec(c Claim) xpv1.ResourceSpec {
-	return xpv1.ResourceSpec{
-		ProviderConfigReference: &xpv1.Reference{Name: c.ProviderConfigName},
-		DeletionPolicy:          xpv1.DeletionPolicy(c.DeletionPolicy),
-	}
-}
-
-func namespacedResourceSpec(c Claim) xpv2.ManagedResourceSpec {
-	s := xpv2.ManagedResourceSpec{
-		ProviderConfigReference: &common.ProviderConfigReference{Kind: namespacedProviderConfigKind, Name: c.ProviderConfigName},
-	}
-	if c.DeletionPolicy == deletionPolicyOrphan {
-		s.ManagementPolicies = orphanPolicies
-	}
-	return s
-}
-
-func tagPointers(tags map[string]string) map[string]*string {
-	if len(tags) == 0 {
-		return nil
-	}
-	out := make(map[string]*string, len(tags))
-	for k, v := range tags {
-		out[k] = ptr.To(v)
-	}
-	return out
-}
-
-func init() {
-	// composed.From finds the kind of a typed object in this scheme.
-	utilruntime.Must(kmsv1.AddToScheme(composed.Scheme))
-	utilruntime.Must(kmsm.AddToScheme(composed.Scheme))
-}
+func text(s string) *structpb.Value { return structpb.NewStringValue(s) }

@@ -9,15 +9,12 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
-	"k8s.io/apimachinery/pkg/runtime"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
-	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/response"
 
 	"github.com/example/function-kms-backend/input/v1beta1"
@@ -88,23 +85,8 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	target := Target{Namespace: xrNamespace}
-	// The policy, the one field that grows with the claim, skips
-	// composed.From's round trip through JSON: quoted into the Key's JSON
-	// and unquoted out of it again, it would cost more than the rest of the
-	// Key.
-	key, err := desired(DesiredKey(claim, "", target), observed.Key != nil && observed.Key.Ready)
-	if err == nil {
-		err = setPolicy(key, policy)
-	}
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot convert the desired Key"))
-		return rsp, nil
-	}
-	alias, err := desired(DesiredAlias(claim, observed.KeyID(), target), observed.Alias != nil && observed.Alias.Ready)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot convert the desired Alias"))
-		return rsp, nil
-	}
+	key := desired(DesiredKey(claim, policy, target), observed.Key != nil && observed.Key.Ready)
+	alias := desired(DesiredAlias(claim, observed.KeyID(), target), observed.Alias != nil && observed.Alias.Ready)
 	// The resources of earlier steps of the pipeline stay as they are, where
 	// request.GetDesiredComposedResources and
 	// response.SetDesiredComposedResources would convert each of them to a
@@ -150,35 +132,14 @@ func getInput(req *fnv1.RunFunctionRequest, in *v1beta1.Input) error {
 	return kerrors.NewAggregate(strict)
 }
 
-// desired converts a typed managed resource for the response, ready once
-// the provider reports the observed one Ready.
-func desired(obj runtime.Object, ready bool) (*fnv1.Resource, error) {
-	u, err := composed.From(obj)
-	if err != nil {
-		return nil, err
-	}
-	// A typed object carries an empty status, which is the provider's to
-	// write, never the function's.
-	delete(u.Object, "status")
-	s, err := resource.AsStruct(u)
-	if err != nil {
-		return nil, err
-	}
+// desired wraps a composed resource for the response, ready once the
+// provider reports the observed one Ready.
+func desired(obj *structpb.Struct, ready bool) *fnv1.Resource {
 	r := fnv1.Ready_READY_FALSE
 	if ready {
 		r = fnv1.Ready_READY_TRUE
 	}
-	return &fnv1.Resource{Resource: s, Ready: r}, nil
-}
-
-// setPolicy sets the policy of a Key converted by desired.
-func setPolicy(key *fnv1.Resource, policy string) error {
-	fp := key.GetResource().GetFields()["spec"].GetStructValue().GetFields()["forProvider"].GetStructValue()
-	if fp.GetFields() == nil {
-		return errors.New("the Key has no spec.forProvider")
-	}
-	fp.Fields["policy"] = structpb.NewStringValue(policy)
-	return nil
+	return &fnv1.Resource{Resource: obj, Ready: r}
 }
 
 // setDesiredXR adds status fields and connection details to the desired XR,

@@ -6,8 +6,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/crossplane/function-sdk-go/resource/composed"
 )
 
 func TestCheckReplacement(t *testing.T) {
@@ -76,11 +74,7 @@ func TestDesiredKeyNeverSetsForceNewFields(t *testing.T) {
 	}
 	for name, target := range map[string]Target{"Cluster": {}, "Namespaced": {Namespace: "ns"}} {
 		t.Run(name, func(t *testing.T) {
-			u, err := composed.From(DesiredKey(c, "{}", target))
-			if err != nil {
-				t.Fatal(err)
-			}
-			fp, _, _ := unstructured.NestedMap(u.Object, "spec", "forProvider")
+			fp, _, _ := unstructured.NestedMap(DesiredKey(c, "{}", target).AsMap(), "spec", "forProvider")
 			if len(fp) == 0 {
 				t.Fatal("the desired Key has no spec.forProvider: the check below would prove nothing")
 			}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/crossplane/crossplane-runtime/v2/apis/common"
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
+	xpv2 "github.com/crossplane/crossplane-runtime/v2/apis/common/v2"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/utils/ptr"
+
+	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
+	kmsm "github.com/upbound/provider-aws/v2/apis/namespaced/kms/v1beta1"
+
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
+)
+
+// TestDesiredIsProviderAWS checks the Key and the Alias the function writes
+// field by field against the same objects built with provider-aws' own Go
+// types and converted as the SDK converts a typed object (composed.From):
+// every field name, type and omission must be the provider's. Each claim
+// below takes a different branch of DesiredKey, DesiredAlias or managed.
+func TestDesiredIsProviderAWS(t *testing.T) {
+	claims := map[string]Claim{
+		"Minimal": {
+			AliasName: "app", DeletionWindowInDays: 30, Region: "eu-west-1",
+			ProviderConfigName: "default", DeletionPolicy: deletionPolicyDelete,
+		},
+		"EveryField": {
+			AliasName: "vault-backend", Description: "KMS key for Vault", DeletionWindowInDays: 7,
+			EnableKeyRotation: true, RotationPeriodInDays: ptr.To(int64(180)), Region: "us-east-1",
+			Tags: map[string]string{"team": "payments", "cost-center": "42"}, ProviderConfigName: "aws-prod",
+			DeletionPolicy: deletionPolicyOrphan,
+		},
+	}
+	const policy = `{"Version":"2012-10-17","Statement":[]}`
+	for name, c := range claims {
+		for _, target := range []Target{{}, {Namespace: "vault"}} {
+			for _, keyID := range []string{"", "1234abcd-12ab-34cd-56ef-1234567890ab"} {
+				t.Run(fmt.Sprintf("%s/namespaced=%t/keyID=%t", name, target.Namespaced(), keyID != ""), func(t *testing.T) {
+					if diff := cmp.Diff(viaProviderTypes(t, providerKey(c, policy, target)), DesiredKey(c, policy, target), protocmp.Transform()); diff != "" {
+						t.Errorf("DesiredKey: -provider-aws' types, +function:\n%s", diff)
+					}
+					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, keyID, target)), DesiredAlias(c, keyID, target), protocmp.Transform()); diff != "" {
+						t.Errorf("DesiredAlias: -provider-aws' types, +function:\n%s", diff)
+					}
+				})
+			}
+		}
+	}
+}
+
+// viaProviderTypes converts a typed object as composed.From does, without
+// its empty status, which is the provider's to write.
+func viaProviderTypes(t *testing.T, obj runtime.Object) *structpb.Struct {
+	t.Helper()
+	u, err := composed.From(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(u.Object, "status")
+	s, err := resource.AsStruct(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// providerKey is DesiredKey written with provider-aws' types.
+func providerKey(c Claim, policy string, t Target) runtime.Object {
+	fp := kmsv1.KeyParameters{
+		Description:          ptr.To(c.Description),
+		DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
+		EnableKeyRotation:    ptr.To(c.EnableKeyRotation),
+		Policy:               ptr.To(policy),
+		Region:               ptr.To(c.Region),
+	}
+	if c.RotationPeriodInDays != nil {
+		fp.RotationPeriodInDays = ptr.To(float64(*c.RotationPeriodInDays))
+	}
+	if len(c.Tags) > 0 {
+		fp.Tags = map[string]*string{}
+		for k, v := range c.Tags {
+			fp.Tags[k] = ptr.To(v)
+		}
+	}
+	if !t.Namespaced() {
+		return &kmsv1.Key{
+			TypeMeta: metav1.TypeMeta{APIVersion: kmsv1.CRDGroupVersion.String(), Kind: kmsv1.Key_Kind},
+			Spec:     kmsv1.KeySpec{ResourceSpec: providerClusterSpec(c), ForProvider: fp},
+		}
+	}
+	return &kmsm.Key{
+		TypeMeta:   metav1.TypeMeta{APIVersion: kmsm.CRDGroupVersion.String(), Kind: kmsm.Key_Kind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace},
+		Spec: kmsm.KeySpec{
+			ManagedResourceSpec: providerNamespacedSpec(c),
+			ForProvider: kmsm.KeyParameters{
+				Description:          fp.Description,
+				DeletionWindowInDays: fp.DeletionWindowInDays,
+				EnableKeyRotation:    fp.EnableKeyRotation,
+				Policy:               fp.Policy,
+				Region:               fp.Region,
+				RotationPeriodInDays: fp.RotationPeriodInDays,
+				Tags:                 fp.Tags,
+			},
+		},
+	}
+}
+
+// providerAlias is DesiredAlias written with provider-aws' types.
+func providerAlias(c Claim, keyID string, t Target) runtime.Object {
+	om := metav1.ObjectMeta{Namespace: t.Namespace, Annotations: map[string]string{meta.AnnotationKeyExternalName: c.AliasName}}
+	var id *string
+	if keyID != "" {
+		id = ptr.To(keyID)
+	}
+	if !t.Namespaced() {
+		fp := kmsv1.AliasParameters{Region: ptr.To(c.Region), TargetKeyID: id}
+		if id == nil {
+			fp.TargetKeyIDSelector = &xpv1.Selector{MatchControllerRef: ptr.To(true)}
+		}
+		return &kmsv1.Alias{
+			TypeMeta:   metav1.TypeMeta{APIVersion: kmsv1.CRDGroupVersion.String(), Kind: kmsv1.Alias_Kind},
+			ObjectMeta: om,
+			Spec:       kmsv1.AliasSpec{ResourceSpec: providerClusterSpec(c), ForProvider: fp},
+		}
+	}
+	fp := kmsm.AliasParameters{Region: ptr.To(c.Region), TargetKeyID: id}
+	if id == nil {
+		fp.TargetKeyIDSelector = &xpv1.NamespacedSelector{MatchControllerRef: ptr.To(true)}
+	}
+	return &kmsm.Alias{
+		TypeMeta:   metav1.TypeMeta{APIVersion: kmsm.CRDGroupVersion.String(), Kind: kmsm.Alias_Kind},
+		ObjectMeta: om,
+		Spec:       kmsm.AliasSpec{ManagedResourceSpec: providerNamespacedSpec(c), ForProvider: fp},
+	}
+}
+
+func providerClusterSpec(c Claim) xpv1.ResourceSpec {
+	return xpv1.ResourceSpec{
+		ProviderConfigReference: &xpv1.Reference{Name: c.ProviderConfigName},
+		DeletionPolicy:          xpv1.DeletionPolicy(c.DeletionPolicy),
+	}
+}
+
+func providerNamespacedSpec(c Claim) xpv2.ManagedResourceSpec {
+	s := xpv2.ManagedResourceSpec{
+		ProviderConfigReference: &common.ProviderConfigReference{Kind: namespacedProviderConfigKind, Name: c.ProviderConfigName},
+	}
+	if c.DeletionPolicy == deletionPolicyOrphan {
+		s.ManagementPolicies = common.ManagementPolicies{
+			common.ManagementActionObserve,
+			common.ManagementActionCreate,
+			common.ManagementActionUpdate,
+			common.ManagementActionLateInitialize,
+		}
+	}
+	return s
+}
+
+func init() {
+	// composed.From finds the kind of a typed object in this scheme.
+	utilruntime.Must(kmsv1.AddToScheme(composed.Scheme))
+	utilruntime.Must(kmsm.AddToScheme(composed.Scheme))
+}
