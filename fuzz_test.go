@@ -60,8 +60,7 @@ func FuzzParseSpec(f *testing.F) {
 		if !ok {
 			return
 		}
-		spec, _ := v.AsInterface().(map[string]any)
-		raw, errs := ParseSpec(spec)
+		raw, errs := ParseSpec(v.GetStructValue().GetFields())
 		c, _, rerrs := Resolve(raw, defaultSettings())
 		errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 		errs = append(errs, CheckReplacement(c, Observed{})...)

@@ -50,7 +50,7 @@ func TestKeyPolicyGolden(t *testing.T) {
 			if tc.settings != nil {
 				tc.settings(&s)
 			}
-			c, _, errs := check(tc.spec, s)
+			c, _, errs := check(t, tc.spec, s)
 			if len(errs) > 0 {
 				t.Fatalf("%s\nwant a valid spec, got %v", tc.reason, errs)
 			}
@@ -105,7 +105,7 @@ func TestKeyPolicyOrderIndependent(t *testing.T) {
 	policyOf := func(a, u []any) string {
 		spec := validSpec()
 		spec["adminUsers"], spec["standardUsers"] = a, u
-		c, _, errs := check(spec, defaultSettings())
+		c, _, errs := check(t, spec, defaultSettings())
 		if len(errs) > 0 {
 			t.Fatalf("want a valid spec, got %v", errs)
 		}
@@ -128,7 +128,7 @@ func TestKeyPolicyOrderIndependent(t *testing.T) {
 }
 
 func TestKeyPolicyStatements(t *testing.T) {
-	c, _, errs := check(validSpec(), defaultSettings())
+	c, _, errs := check(t, validSpec(), defaultSettings())
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -181,7 +181,7 @@ func TestCheckPolicySize(t *testing.T) {
 		users = append(users, fmt.Sprintf("arn:aws:iam::123456789012:role/service-role-number-%04d", i))
 	}
 	spec["standardUsers"] = users
-	c, _, errs := check(spec, defaultSettings())
+	c, _, errs := check(t, spec, defaultSettings())
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

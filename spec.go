@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -28,13 +29,13 @@ type RawSpec struct {
 // specPath is the field path every claim error starts with.
 var specPath = field.NewPath("spec")
 
-// ParseSpec reads the fields this function knows from an XR's spec, as
-// decoded from JSON. Fields it does not know, such as the ones Crossplane
-// adds, are ignored. A field of the wrong type is an error naming its path.
+// ParseSpec reads the fields this function knows from an XR's spec, as the
+// request holds them. Only those fields are converted to Go values: the ones
+// it does not know, such as the references Crossplane adds, are ignored. A field of the wrong type is an error naming its path.
 // A list or map longer than any valid claim's is refused before its items
 // are read, so that no claim makes the function work, or report errors, in
 // proportion to its size.
-func ParseSpec(spec map[string]any) (RawSpec, field.ErrorList) {
+func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
 	p := parser{m: spec}
 	s := RawSpec{
 		AliasName:            p.str("aliasName"),
@@ -54,14 +55,14 @@ func ParseSpec(spec map[string]any) (RawSpec, field.ErrorList) {
 
 // parser collects type errors while it reads fields of one object.
 type parser struct {
-	m    map[string]any
+	m    map[string]*structpb.Value
 	errs field.ErrorList
 }
 
 // get returns the field's value, treating an explicit null as unset.
 func (p *parser) get(name string) (any, bool) {
-	v, ok := p.m[name]
-	return v, ok && v != nil
+	v := p.m[name].AsInterface()
+	return v, v != nil
 }
 
 func (p *parser) typeErr(path *field.Path, v any, want string) {

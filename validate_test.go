@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"google.golang.org/protobuf/types/known/structpb"
 	"sigs.k8s.io/yaml"
 )
 
@@ -26,8 +27,13 @@ func validSpec() map[string]any {
 
 // check parses and resolves a spec as RunFunction does and returns the
 // messages of its errors.
-func check(spec map[string]any, s Settings) (Claim, []string, []string) {
-	raw, errs := ParseSpec(spec)
+func check(t *testing.T, spec map[string]any, s Settings) (Claim, []string, []string) {
+	t.Helper()
+	st, err := structpb.NewStruct(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, errs := ParseSpec(st.GetFields())
 	c, warns, rerrs := Resolve(raw, s)
 	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 	msgs := make([]string, 0, len(errs))
@@ -260,7 +266,7 @@ func TestResolveRules(t *testing.T) {
 			if tc.args.settings != nil {
 				tc.args.settings(&s)
 			}
-			_, _, got := check(spec, s)
+			_, _, got := check(t, spec, s)
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("%s\nerrors: -want, +got:\n%s", tc.reason, diff)
 			}
@@ -284,7 +290,7 @@ func TestResolveDefaultsAndNormalisation(t *testing.T) {
 	s := defaultSettings()
 	s.Tags = map[string]string{"env": "dev", "owner": "platform"}
 
-	got, warns, errs := check(spec, s)
+	got, warns, errs := check(t, spec, s)
 	if len(errs) > 0 {
 		t.Fatalf("want no errors, got %v", errs)
 	}
@@ -314,7 +320,7 @@ func TestResolveWithoutAccountRoot(t *testing.T) {
 	s.IncludeAccountRoot = false
 	spec := validSpec()
 	spec["adminUsers"] = []any{"arn:aws:iam::111111111111:role/a", "arn:aws:iam::222222222222:role/a"}
-	got, _, errs := check(spec, s)
+	got, _, errs := check(t, spec, s)
 	if len(errs) > 0 {
 		t.Fatalf("admins in several accounts need no account when the root statement is dropped; got %v", errs)
 	}
