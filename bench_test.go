@@ -88,10 +88,11 @@ func specWith(admins, users []string) string {
 }
 
 // benchRequest wraps a spec in the XR Crossplane sends: with the metadata,
-// references and conditions Crossplane adds to a claim's XR.
+// references and conditions Crossplane adds to a claim's XR, and the input
+// of the Composition this repository ships.
 func benchRequest(tb testing.TB, spec string) *fnv1.RunFunctionRequest {
 	tb.Helper()
-	return reqFromYAML(tb, `
+	r := reqFromYAML(tb, `
 meta: {tag: 5a1f3c0e9b7d}
 observed:
   composite:
@@ -120,6 +121,33 @@ observed:
         - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}
         - {type: Ready, status: "False", reason: Creating, lastTransitionTime: "2026-11-27T12:00:00Z"}
 `)
+	r.Input = shippedInput(tb)
+	return r
+}
+
+// shippedInput returns the function input of the Composition in
+// configuration/legacy.
+func shippedInput(tb testing.TB) *structpb.Struct {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join("configuration", "legacy", "composition.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var c struct {
+		Spec struct {
+			Pipeline []struct {
+				Input map[string]any `json:"input"`
+			} `json:"pipeline"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil || len(c.Spec.Pipeline) != 1 || c.Spec.Pipeline[0].Input == nil {
+		tb.Fatalf("want one pipeline step with an input in the shipped Composition: %v", err)
+	}
+	in, err := structpb.NewStruct(c.Spec.Pipeline[0].Input)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return in
 }
 
 // observedRequest is the typical claim once the Key and Alias exist: each

@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -121,7 +121,10 @@ func getInput(req *fnv1.RunFunctionRequest, in *v1beta1.Input) error {
 	if req.GetInput() == nil {
 		return nil
 	}
-	b, err := protojson.Marshal(req.GetInput())
+	// encoding/json rather than protojson: several times faster, and it
+	// writes the keys in order, so that a message listing unknown fields
+	// lists them in the same order on every call.
+	b, err := json.Marshal(req.GetInput().AsMap())
 	if err != nil {
 		return errors.Wrap(err, "cannot encode the input as JSON")
 	}
