@@ -89,17 +89,18 @@ func DesiredAlias(c Claim, keyID string, t Target) *structpb.Struct {
 // managed returns a managed resource of provider-aws' KMS group for the
 // target, with these annotations and spec.forProvider.
 func managed(c Claim, t Target, kind string, annotations, forProvider fields) *structpb.Struct {
-	md := fields{}
+	obj := make(fields, 4)
+	spec := make(fields, 4)
+	md := make(fields, 2)
 	if annotations != nil {
 		md["annotations"] = annotations.value()
 	}
-	spec := fields{"forProvider": forProvider.value()}
-	apiVersion := clusterAPIVersion
 	if !t.Namespaced() {
+		obj["apiVersion"] = text(clusterAPIVersion)
 		spec["deletionPolicy"] = text(c.DeletionPolicy)
 		spec["providerConfigRef"] = fields{"name": text(c.ProviderConfigName)}.value()
 	} else {
-		apiVersion = namespacedAPIVersion
+		obj["apiVersion"] = text(namespacedAPIVersion)
 		md["namespace"] = text(t.Namespace)
 		spec["providerConfigRef"] = fields{"kind": text(namespacedProviderConfigKind), "name": text(c.ProviderConfigName)}.value()
 		// A namespaced managed resource has no deletionPolicy: what its
@@ -112,7 +113,9 @@ func managed(c Claim, t Target, kind string, annotations, forProvider fields) *s
 			spec["managementPolicies"] = structpb.NewListValue(&structpb.ListValue{Values: policies})
 		}
 	}
-	obj := fields{"apiVersion": text(apiVersion), "kind": text(kind), "spec": spec.value()}
+	spec["forProvider"] = forProvider.value()
+	obj["kind"] = text(kind)
+	obj["spec"] = spec.value()
 	if len(md) > 0 {
 		obj["metadata"] = md.value()
 	}
