@@ -32,8 +32,7 @@ const (
 type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
 
-	log    logging.Logger
-	inputs inputs
+	log logging.Logger
 }
 
 // RunFunction reads the XR's spec and the observed Key and Alias, and
@@ -42,11 +41,14 @@ type Function struct {
 func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
 	rsp := response.To(req, response.DefaultTTL)
 
-	in := f.inputs.get(req.GetInput(), parseInput)
-	if in.problem != "" {
-		return invalid(rsp, reasonInvalidInput, in.problem), nil
+	in := &v1beta1.Input{}
+	if err := getInput(req, in); err != nil {
+		return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+err.Error()), nil
 	}
-	settings := in.settings
+	settings, errs := ParseInput(in)
+	if len(errs) > 0 {
+		return invalid(rsp, reasonInvalidInput, "invalid function input in the Composition: "+join(errs)), nil
+	}
 
 	// Only the Key and the Alias are read: the resources of other steps of
 	// the pipeline are not converted.
@@ -111,32 +113,18 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// parseInput decodes and checks the function's input; a refusal's message
-// names the input fields.
-func parseInput(input *structpb.Struct) parsedInput {
-	in := &v1beta1.Input{}
-	if err := getInput(input, in); err != nil {
-		return parsedInput{problem: "invalid function input in the Composition: " + err.Error()}
-	}
-	settings, errs := ParseInput(in)
-	if len(errs) > 0 {
-		return parsedInput{problem: "invalid function input in the Composition: " + join(errs)}
-	}
-	return parsedInput{settings: settings}
-}
-
 // getInput decodes the function's input, refusing fields it does not know.
 // It does what request.GetInput does, but with Kubernetes' JSON decoder,
 // whose messages, unlike the SDK's decoder, are the same on every call: a
 // refusal's condition message must not change between reconciles.
-func getInput(input *structpb.Struct, in *v1beta1.Input) error {
-	if input == nil {
+func getInput(req *fnv1.RunFunctionRequest, in *v1beta1.Input) error {
+	if req.GetInput() == nil {
 		return nil
 	}
 	// encoding/json rather than protojson: several times faster, and it
 	// writes the keys in order, so that a message listing unknown fields
 	// lists them in the same order on every call.
-	b, err := json.Marshal(input.AsMap())
+	b, err := json.Marshal(req.GetInput().AsMap())
 	if err != nil {
 		return errors.Wrap(err, "cannot encode the input as JSON")
 	}
