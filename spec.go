@@ -59,10 +59,20 @@ type parser struct {
 	errs field.ErrorList
 }
 
-// get returns the field's value, treating an explicit null as unset.
+// value returns the field's value, treating an explicit null as unset.
+func (p *parser) value(name string) (*structpb.Value, bool) {
+	v := p.m[name]
+	switch v.GetKind().(type) {
+	case nil, *structpb.Value_NullValue:
+		return nil, false
+	}
+	return v, true
+}
+
+// get returns the field's value as a Go value.
 func (p *parser) get(name string) (any, bool) {
-	v := p.m[name].AsInterface()
-	return v, v != nil
+	v, ok := p.value(name)
+	return v.AsInterface(), ok
 }
 
 func (p *parser) typeErr(path *field.Path, v any, want string) {
@@ -100,57 +110,61 @@ func (p *parser) integer(name string) *int64 {
 	return &i
 }
 
+// strings and stringMap read their items from the request's Struct rather
+// than from AsInterface's copy: converting every ARN to an interface only to
+// convert it back costs two allocations per ARN.
+
 func (p *parser) strings(name string) []string {
-	v, ok := p.get(name)
+	v, ok := p.value(name)
 	if !ok {
 		return nil
 	}
 	path := specPath.Child(name)
-	l, ok := v.([]any)
-	if !ok {
-		p.typeErr(path, v, "a list of strings")
+	l := v.GetListValue()
+	if l == nil {
+		p.typeErr(path, v.AsInterface(), "a list of strings")
 		return nil
 	}
-	if len(l) > maxPrincipals {
-		p.errs = append(p.errs, tooManyPrincipals(path, len(l)))
+	if len(l.GetValues()) > maxPrincipals {
+		p.errs = append(p.errs, tooManyPrincipals(path, len(l.GetValues())))
 		return nil
 	}
-	out := make([]string, 0, len(l))
-	for i, e := range l {
-		s, ok := e.(string)
+	out := make([]string, 0, len(l.GetValues()))
+	for i, e := range l.GetValues() {
+		s, ok := e.GetKind().(*structpb.Value_StringValue)
 		if !ok {
-			p.typeErr(path.Index(i), e, "a string")
+			p.typeErr(path.Index(i), e.AsInterface(), "a string")
 			continue
 		}
-		out = append(out, s)
+		out = append(out, s.StringValue)
 	}
 	return out
 }
 
 func (p *parser) stringMap(name string) map[string]string {
-	v, ok := p.get(name)
+	v, ok := p.value(name)
 	if !ok {
 		return nil
 	}
 	path := specPath.Child(name)
-	m, ok := v.(map[string]any)
-	if !ok {
-		p.typeErr(path, v, "a map of strings to strings")
+	m := v.GetStructValue()
+	if m == nil {
+		p.typeErr(path, v.AsInterface(), "a map of strings to strings")
 		return nil
 	}
-	if len(m) > maxTags {
-		p.errs = append(p.errs, tooManyTags(path, len(m)))
+	if len(m.GetFields()) > maxTags {
+		p.errs = append(p.errs, tooManyTags(path, len(m.GetFields())))
 		return nil
 	}
-	out := make(map[string]string, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		e := m[k]
-		s, ok := e.(string)
+	out := make(map[string]string, len(m.GetFields()))
+	for _, k := range slices.Sorted(maps.Keys(m.GetFields())) {
+		e := m.GetFields()[k]
+		s, ok := e.GetKind().(*structpb.Value_StringValue)
 		if !ok {
-			p.typeErr(path.Key(k), e, "a string")
+			p.typeErr(path.Key(k), e.AsInterface(), "a string")
 			continue
 		}
-		out[k] = s
+		out[k] = s.StringValue
 	}
 	return out
 }
