@@ -98,7 +98,7 @@ bench: SHELL := /bin/bash
 bench: .SHELLFLAGS := -o pipefail -ec
 bench: $(BENCHSTAT)
 	go test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) -timeout 60m ./... | tee bench.txt
-	$(BENCHSTAT) -filter '/fn:(noop OR kms)' -col /fn bench.txt
+	$(BENCHSTAT) -filter '/fn:(noop OR fixed OR kms)' -col /fn bench.txt
 	$(BENCHSTAT) -filter '.name:Principals' bench.txt
 	$(BENCHSTAT) -filter '.name:Hostile' bench.txt
 

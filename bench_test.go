@@ -20,6 +20,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	"sigs.k8s.io/yaml"
 
@@ -259,7 +261,10 @@ func processCPU(b *testing.B) int64 {
 
 // BenchmarkGRPC sends the same requests to the function served by the
 // SDK's real server stack on loopback, as Crossplane calls it, and to the
-// no-op function served the same way. Each server is its own process,
+// no-op function served the same way. A third server, fn=fixed, answers
+// every request with the response the function gives to that request,
+// computed once before the measurement: what sending that answer costs,
+// apart from computing it. Each server is its own process,
 // started afresh for each measurement, so that its CPU time and peak
 // memory are its own: server-cpu-ns/op is the server process's user and
 // system CPU per request, peak-rss-B its peak resident memory (VmHWM)
@@ -274,25 +279,38 @@ func processCPU(b *testing.B) int64 {
 // throughput, peak-rss-B the memory under sustained load).
 func BenchmarkGRPC(b *testing.B) {
 	dir := b.TempDir()
-	bins := []struct{ name, bin, pkg string }{
-		{"noop", filepath.Join(dir, "noopfn"), "./hack/noopfn"},
-		{"kms", filepath.Join(dir, "function"), "."},
-	}
-	for _, s := range bins {
-		if out, err := exec.Command("go", "build", "-o", s.bin, s.pkg).CombinedOutput(); err != nil {
-			b.Fatalf("cannot build %s: %v\n%s", s.pkg, err, out)
+	noopBin, kmsBin := filepath.Join(dir, "noopfn"), filepath.Join(dir, "function")
+	for bin, pkg := range map[string]string{noopBin: "./hack/noopfn", kmsBin: "."} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			b.Fatalf("cannot build %s: %v\n%s", pkg, err, out)
 		}
 	}
 	for _, c := range benchClaims {
 		r := c.build(b)
+		fixed := filepath.Join(dir, c.name+".json")
+		want := writeResponse(b, fixed, r)
+		servers := []struct {
+			name string
+			cmd  []string
+		}{
+			// The no-op function ignores --insecure and --metrics-address:
+			// it serves that way anyway.
+			{"noop", []string{noopBin}},
+			{"fixed", []string{noopBin, "--response=" + fixed}},
+			{"kms", []string{kmsBin, "--insecure", "--metrics-address="}},
+		}
 		for _, mode := range []string{"serial", "parallel"} {
-			for _, s := range bins {
+			for _, s := range servers {
 				b.Run("claim="+c.name+"/mode="+mode+"/fn="+s.name, func(b *testing.B) {
-					srv := startBenchServer(b, s.bin)
+					srv := startBenchServer(b, s.cmd[0], s.cmd[1:]...)
 					ctx := context.Background()
 					for range 20 {
-						if _, err := srv.client.RunFunction(ctx, r); err != nil {
+						got, err := srv.client.RunFunction(ctx, r)
+						if err != nil {
 							b.Fatal(err)
+						}
+						if s.name != "noop" && !proto.Equal(got, want) {
+							b.Fatalf("fn=%s does not give the function's response to the request", s.name)
 						}
 					}
 					cpu := srv.cpu(b)
@@ -335,9 +353,28 @@ type benchServer struct {
 	client fnv1.FunctionRunnerServiceClient
 }
 
-// startBenchServer starts a function binary on a free loopback port, stopped
-// when the benchmark ends, and waits until it answers.
-func startBenchServer(b *testing.B, bin string) *benchServer {
+// writeResponse writes the function's response to a request, as JSON, for
+// the fixed server, and returns it.
+func writeResponse(b *testing.B, path string, r *fnv1.RunFunctionRequest) *fnv1.RunFunctionResponse {
+	b.Helper()
+	rsp, err := (&Function{log: logging.NewNopLogger()}).RunFunction(context.Background(), r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	j, err := protojson.Marshal(rsp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, j, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return rsp
+}
+
+// startBenchServer starts a function binary with these arguments on a free
+// loopback port, stopped when the benchmark ends, and waits until it
+// answers.
+func startBenchServer(b *testing.B, bin string, args ...string) *benchServer {
 	b.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -345,13 +382,7 @@ func startBenchServer(b *testing.B, bin string) *benchServer {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
-	// The no-op function ignores --insecure and --metrics-address: it
-	// serves that way anyway.
-	args := []string{"--address=" + addr}
-	if filepath.Base(bin) == "function" {
-		args = append(args, "--insecure", "--metrics-address=")
-	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, append(args, "--address="+addr)...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
