@@ -120,16 +120,22 @@ func isIAMName(s string) bool {
 		return false
 	}
 	for i := range len(s) {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case strings.IndexByte("+=,.@_-", c) >= 0:
-		default:
+		if !iamNameBytes[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// iamNameBytes are the bytes IAM allows in user and role names and path
+// segments: a table, because every byte of every ARN of every claim is
+// checked.
+var iamNameBytes = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", byte(c)) >= 0
+	}
+	return t
+}()
 
 func quote(s string) string { return `"` + truncate(s) + `"` }
 

@@ -125,9 +125,9 @@ func Resolve(raw RawSpec, s Settings) (Claim, []string, field.ErrorList) {
 
 	var warns []string
 	pr := principals{allowed: s.AllowedAccountIDs, allowedSet: setOf(s.AllowedAccountIDs)}
-	var adminAccounts map[string]bool
-	c.AdminUsers, adminAccounts = pr.parse(specPath.Child("adminUsers"), raw.AdminUsers, "admin ARN")
-	c.StandardUsers, _ = pr.parse(specPath.Child("standardUsers"), raw.StandardUsers, "standard user ARN")
+	adminAccounts := map[string]bool{}
+	c.AdminUsers = pr.parse(specPath.Child("adminUsers"), raw.AdminUsers, "admin ARN", adminAccounts)
+	c.StandardUsers = pr.parse(specPath.Child("standardUsers"), raw.StandardUsers, "standard user ARN", nil)
 	errs = append(errs, pr.errs...)
 	warns = append(warns, pr.warns...)
 
@@ -192,13 +192,12 @@ type principals struct {
 }
 
 // parse returns the list's valid ARNs, sorted and without duplicates, and
-// the accounts they name.
-func (pr *principals) parse(p *field.Path, arns []string, what string) ([]string, map[string]bool) {
+// adds the accounts they name to accounts unless it is nil.
+func (pr *principals) parse(p *field.Path, arns []string, what string, accounts map[string]bool) []string {
 	if len(arns) == 0 {
 		pr.errs = append(pr.errs, field.Required(p, "at least one "+what+" is required"))
-		return nil, nil
+		return nil
 	}
-	accounts := map[string]bool{}
 	seen := make(map[string]int, len(arns))
 	out := make([]string, 0, len(arns))
 	for i, a := range arns {
@@ -225,11 +224,13 @@ func (pr *principals) parse(p *field.Path, arns []string, what string) ([]string
 				fmt.Sprintf("account %s is not one the platform allows (%s)", prin.Account, truncate(strings.Join(pr.allowed, ", ")))))
 			continue
 		}
-		accounts[prin.Account] = true
+		if accounts != nil {
+			accounts[prin.Account] = true
+		}
 		out = append(out, a)
 	}
 	slices.Sort(out)
-	return out, accounts
+	return out
 }
 
 func setOf(l []string) map[string]bool {
