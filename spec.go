@@ -31,10 +31,10 @@ var specPath = field.NewPath("spec")
 
 // ParseSpec reads the fields this function knows from an XR's spec, as the
 // request holds them. Only those fields are converted to Go values: the ones
-// it does not know, such as the references Crossplane adds, are ignored. A field of the wrong type is an error naming its path.
-// A list or map longer than any valid claim's is refused before its items
-// are read, so that no claim makes the function work, or report errors, in
-// proportion to its size.
+// it does not know, such as the references Crossplane adds, are ignored. A
+// field of the wrong type is an error naming its path. A list or map longer
+// than any valid claim's is refused before its items are read, so that no
+// claim makes the function work, or report errors, in proportion to its size.
 func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
 	p := parser{m: spec}
 	s := RawSpec{
