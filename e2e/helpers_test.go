@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e || e2e_provider
 
 package e2e
 
@@ -26,6 +26,23 @@ var (
 	claimGVK = schema.GroupVersionKind{Group: "kms.example.org", Version: "v1alpha1", Kind: "KmsBackend"}
 	xrGVK    = schema.GroupVersionKind{Group: "kms.example.org", Version: "v1alpha1", Kind: "XKmsBackend"}
 )
+
+// The Key and Alias kinds of both flavours: provider-aws' cluster-scoped
+// (legacy) and namespaced (Crossplane v2) groups.
+var (
+	keyKinds = []schema.GroupVersionKind{
+		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "Key"},
+		{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "Key"},
+	}
+	aliasKinds = []schema.GroupVersionKind{
+		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "Alias"},
+		{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "Alias"},
+	}
+)
+
+// The annotation that names a managed resource's external resource: the
+// Alias's name without alias/, the Key's id.
+const externalName = "crossplane.io/external-name"
 
 // How long the control plane gets to converge after a change. Generous: a
 // slow or loaded machine must not fail a scenario; none asserts on speed.
@@ -204,4 +221,18 @@ func events(ctx context.Context, ns, kind, name string) ([]string, error) {
 		}
 	}
 	return msgs, nil
+}
+
+// onlyOne returns the one object of a kind composed for a namespaced XR,
+// found by the composite label Crossplane puts on it.
+func onlyOne(ctx context.Context, gvk schema.GroupVersionKind, ns, xr string) (*unstructured.Unstructured, error) {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := cp.kube.List(ctx, l, client.InNamespace(ns), client.MatchingLabels{"crossplane.io/composite": xr}); err != nil {
+		return nil, err
+	}
+	if len(l.Items) != 1 {
+		return nil, fmt.Errorf("want one %s in %s, got %d", gvk.Kind, ns, len(l.Items))
+	}
+	return &l.Items[0], nil
 }

@@ -1,12 +1,19 @@
-//go:build e2e
+//go:build e2e || e2e_provider
 
 // Package e2e proves the function on a real control plane: etcd,
 // kube-apiserver, kube-controller-manager (for garbage collection) and
 // Crossplane core, running as local processes on the loopback interface of a
-// private network namespace, with no Docker and no AWS. The provider is
-// played by the test (provider_test.go). Run it with `make e2e`, which builds
-// the binaries at pinned versions and starts this test binary inside
-// `unshare`.
+// private network namespace, with no Docker and no AWS. It holds two suites
+// that share that control plane:
+//
+//   - with the build tag e2e (`make e2e`), the provider is played by the test
+//     (provider_test.go), so that refusals, restarts and guardrails run fast;
+//   - with the build tag e2e_provider (`make e2e-provider`), provider-aws' own
+//     KMS controllers compose keys in local-kms, a KMS emulator, behind a
+//     proxy that records every call (provideraws_test.go, kms_test.go).
+//
+// Both make targets build the binaries at pinned versions and start this
+// test binary inside `unshare`.
 package e2e
 
 import (
@@ -47,7 +54,7 @@ type controlPlane struct {
 	kube       client.Client
 	procs      []*process // stopped in reverse order
 	fn         *process
-	aws        *provider
+	stops      []func() // the provider's parts, stopped first
 }
 
 func TestMain(m *testing.M) {
@@ -95,13 +102,13 @@ func up(ctx context.Context) (*controlPlane, error) {
 		{"crossplane core init", c.initCrossplane},
 		{"crossplane core start, and the function", c.startCrossplane},
 		{"the provider's CRDs, the Function package, the XRDs and Compositions", c.install},
+		{"the provider", c.startProvider},
 	} {
 		fmt.Println("e2e:", step.what)
 		if err := step.run(ctx); err != nil {
 			return c, fmt.Errorf("%s: %w", step.what, err)
 		}
 	}
-	c.aws = startProvider(c.kube)
 	fmt.Println("e2e: control plane ready")
 	return c, nil
 }
@@ -109,8 +116,8 @@ func up(ctx context.Context) (*controlPlane, error) {
 // down stops the provider, the function, then the control plane in reverse
 // order of starting: Crossplane, the controller manager, the API server, etcd.
 func (c *controlPlane) down() {
-	if c.aws != nil {
-		c.aws.stop()
+	for i := len(c.stops) - 1; i >= 0; i-- {
+		c.stops[i]()
 	}
 	if c.fn != nil {
 		c.fn.stop()

@@ -21,21 +21,7 @@ const (
 	// The finalizer every managed resource reconciler adds, so that it can
 	// delete (or keep) the external resource before the object goes.
 	managedFinalizer = "finalizer.managedresource.crossplane.io"
-	externalName     = "crossplane.io/external-name"
 	account          = "123456789012"
-)
-
-// The Key and Alias kinds of both flavours: provider-aws' cluster-scoped
-// (legacy) and namespaced (Crossplane v2) groups.
-var (
-	keyKinds = []schema.GroupVersionKind{
-		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "Key"},
-		{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "Key"},
-	}
-	aliasKinds = []schema.GroupVersionKind{
-		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "Alias"},
-		{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "Alias"},
-	}
 )
 
 // awsKey is a KMS key as the provider left it in the pretend AWS.
@@ -64,7 +50,17 @@ type provider struct {
 	keys map[types.UID]*awsKey // by the Key's UID
 }
 
-func startProvider(kube client.Client) *provider {
+// sim is the provider the simulated suite's scenarios read AWS from.
+var sim *provider
+
+// startProvider starts the simulated provider.
+func (c *controlPlane) startProvider(_ context.Context) error {
+	sim = startSimulated(c.kube)
+	c.stops = append(c.stops, sim.stop)
+	return nil
+}
+
+func startSimulated(kube client.Client) *provider {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &provider{kube: kube, cancel: cancel, done: make(chan struct{}), keys: map[types.UID]*awsKey{}}
 	go func() {

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -62,7 +60,7 @@ func TestExampleClaimBecomesReady(t *testing.T) {
 	}
 
 	c := ready(t, ns, "vault-backend")
-	aws, ok := cp.aws.key(k.UID)
+	aws, ok := sim.key(k.UID)
 	if !ok {
 		t.Fatal("the provider has not created the key")
 	}
@@ -322,7 +320,7 @@ func untouched(t *testing.T, before *kmsv1.Key) {
 	if string(b) != string(n) {
 		t.Errorf("the Key's forProvider changed:\nbefore %s\nnow    %s", b, n)
 	}
-	if aws, ok := cp.aws.key(before.UID); !ok || aws.State != "Enabled" {
+	if aws, ok := sim.key(before.UID); !ok || aws.State != "Enabled" {
 		t.Errorf("the key in AWS: want Enabled, got %+v", aws)
 	}
 }
@@ -376,7 +374,7 @@ func TestDeletion(t *testing.T) {
 				}
 				return nil
 			})
-			aws, ok := cp.aws.key(k.UID)
+			aws, ok := sim.key(k.UID)
 			if !ok || aws.State != tc.wantState {
 				t.Errorf("the key in AWS after deleting a claim with deletionPolicy %s: want %s, got %+v", tc.policy, tc.wantState, aws)
 			}
@@ -508,7 +506,7 @@ func TestNamespacedXR(t *testing.T) {
 				}
 				return nil
 			})
-			aws, ok := cp.aws.key(k.GetUID())
+			aws, ok := sim.key(k.GetUID())
 			if !ok {
 				t.Fatal("the provider has not created the key")
 			}
@@ -529,23 +527,9 @@ func TestNamespacedXR(t *testing.T) {
 				}
 				return nil
 			})
-			if aws, _ := cp.aws.key(k.GetUID()); aws.State != tc.wantState {
+			if aws, _ := sim.key(k.GetUID()); aws.State != tc.wantState {
 				t.Errorf("the key in AWS after deleting an XR with deletionPolicy %s: want %s, got %+v", tc.policy, tc.wantState, aws)
 			}
 		})
 	}
-}
-
-// onlyOne returns the one object of a kind composed for a namespaced XR,
-// found by the composite label Crossplane puts on it.
-func onlyOne(ctx context.Context, gvk schema.GroupVersionKind, ns, xr string) (*unstructured.Unstructured, error) {
-	l := &unstructured.UnstructuredList{}
-	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := cp.kube.List(ctx, l, client.InNamespace(ns), client.MatchingLabels{"crossplane.io/composite": xr}); err != nil {
-		return nil, err
-	}
-	if len(l.Items) != 1 {
-		return nil, fmt.Errorf("want one %s in %s, got %d", gvk.Kind, ns, len(l.Items))
-	}
-	return &l.Items[0], nil
 }
