@@ -6,10 +6,14 @@
 #   kubernetes   k8s.io/kubernetes/cmd/kube-apiserver       -> BIN/kube-apiserver
 #                k8s.io/kubernetes/cmd/kube-controller-manager -> BIN/kube-controller-manager
 #   crossplane   github.com/crossplane/crossplane/v2/cmd/crossplane -> BIN/crossplane-core
+#   local-kms    github.com/nsmithuk/local-kms              -> BIN/local-kms
+#   provider-aws provider-aws' KMS Key and Alias controllers -> BIN/provider-aws-kms
+#                (hack/e2e/provider-aws/main.go, built in provider-aws' module
+#                at the version this repository's go.mod pins)
 #
 # Nothing else is needed: no Docker, no registry, no apt. A cold build takes
-# minutes on 2 cores (kubernetes about 10); Go's build cache makes a rebuild
-# take seconds, so keep it.
+# minutes on 2 cores (kubernetes about 10, provider-aws 20 to 40); Go's build
+# cache makes a rebuild take seconds, so keep it.
 #
 # Usage: hack/e2e/install.sh COMPONENT BIN_DIR
 set -euo pipefail
@@ -43,8 +47,40 @@ crossplane)
     -o "${bin}/crossplane-core" github.com/crossplane/crossplane/v2/cmd/crossplane
   echo "Crossplane core $("${bin}/crossplane-core" --version)"
   ;;
+local-kms)
+  go -C "${mod}" build -o "${bin}/local-kms" github.com/nsmithuk/local-kms
+  echo "local-kms $(version github.com/nsmithuk/local-kms)"
+  ;;
+provider-aws)
+  # The controllers are internal packages of provider-aws, so main.go is
+  # compiled as a command of provider-aws' module, in a writable copy of it
+  # (Go refuses overlays in its module cache). The copy and the binary are
+  # kept outside the repository, under the user's cache directory, and
+  # reused while the version and main.go stay the same: the link alone needs
+  # about 10 GB of memory.
+  root="$(cd "${mod}/../../.." && pwd)"
+  v="$(go -C "${root}" list -m -f '{{.Version}}' github.com/upbound/provider-aws/v2)"
+  cache="${XDG_CACHE_HOME:-${HOME}/.cache}/function-kms-backend"
+  src="${cache}/provider-aws@${v}"
+  out="${cache}/provider-aws-kms@${v}-$(cat "${mod}/main.go" <(go version) | sha256sum | cut -c1-12)"
+  if [[ ! -x "${out}" ]]; then
+    if [[ ! -f "${src}/.complete" ]]; then
+      dir="$(go -C "${root}" mod download -json "github.com/upbound/provider-aws/v2@${v}" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+      rm -rf "${src}" && mkdir -p "${cache}"
+      cp -R "${dir}" "${src}" && chmod -R u+w "${src}" && touch "${src}/.complete"
+    fi
+    mkdir -p "${src}/cmd/provider/kms-e2e"
+    sed '1{/^\/\/go:build ignore$/d}' "${mod}/main.go" >"${src}/cmd/provider/kms-e2e/main.go"
+    # -trimpath keeps the build cache valid wherever the copy lives; -s -w
+    # (no symbol table, no DWARF) makes the link lighter.
+    go -C "${src}" build -trimpath -ldflags '-s -w' -o "${out}.tmp" ./cmd/provider/kms-e2e
+    mv "${out}.tmp" "${out}"
+  fi
+  ln -sf "${out}" "${bin}/provider-aws-kms"
+  echo "provider-aws ${v} (Key and Alias controllers): ${out}"
+  ;;
 *)
-  echo "unknown component ${component}: want etcd, kubernetes or crossplane" >&2
+  echo "unknown component ${component}: want etcd, kubernetes, crossplane, local-kms or provider-aws" >&2
   exit 2
   ;;
 esac

@@ -3,20 +3,29 @@
 # and the test binary, then starts the test inside a private network and PID
 # namespace, where it runs etcd, kube-apiserver, kube-controller-manager,
 # Crossplane core and the function on loopback. Every process dies with the
-# test. `make e2e` builds the control plane's binaries first.
+# test. `make e2e` and `make e2e-provider` build the binaries first.
 #
-# Usage: hack/e2e/run.sh [go test flags, e.g. -test.run Deletion]
+# E2E_SUITE picks the suite: simulated (the default: the test plays the
+# provider) or provider (provider-aws' KMS controllers against local-kms).
+#
+# Usage: [E2E_SUITE=provider] hack/e2e/run.sh [go test flags, e.g. -test.run Deletion]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 bin="bin/e2e"
-for b in etcd kube-apiserver kube-controller-manager crossplane-core; do
-  [[ -x "${bin}/${b}" ]] || { echo "missing ${bin}/${b}: run make e2e" >&2; exit 1; }
+binaries=(etcd kube-apiserver kube-controller-manager crossplane-core)
+case "${E2E_SUITE:-simulated}" in
+simulated) tags=e2e timeout=20m ;;
+provider) tags=e2e_provider timeout=40m binaries+=(local-kms provider-aws-kms) ;;
+*) echo "unknown E2E_SUITE ${E2E_SUITE}: want simulated or provider" >&2; exit 2 ;;
+esac
+for b in "${binaries[@]}"; do
+  [[ -x "${bin}/${b}" ]] || { echo "missing ${bin}/${b}: run make e2e or make e2e-provider" >&2; exit 1; }
 done
 command -v kubectl >/dev/null || { echo "kubectl is not on PATH: the scenarios run it as an app team would" >&2; exit 1; }
 
 go build -o "${bin}/function" .
-go test -c -tags e2e -o "${bin}/e2e.test" ./e2e
+go test -c -tags "${tags}" -o "${bin}/${tags}.test" ./e2e
 
 crossplane_crds="$(go -C hack/e2e/crossplane list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)/cluster/crds"
 provider_crds="$(go list -m -f '{{.Dir}}' github.com/upbound/provider-aws/v2)/package/crds"
@@ -30,6 +39,6 @@ if [[ "${EUID}" -ne 0 ]]; then
   flags+=(--map-root-user)
 fi
 cd e2e
-exec unshare "${flags[@]}" "../${bin}/e2e.test" -test.v -test.timeout 20m \
-  -bin "../${bin}" -state ../_output/e2e \
+exec unshare "${flags[@]}" "../${bin}/${tags}.test" -test.v -test.timeout "${timeout}" \
+  -bin "../${bin}" -state "../_output/${tags}" \
   -crossplane-crds "${crossplane_crds}" -provider-crds "${provider_crds}" "$@"
