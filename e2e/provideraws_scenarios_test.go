@@ -46,17 +46,21 @@ type flavour struct {
 
 var flavours = []flavour{
 	{
-		name: "legacy",
-		app:  func(t *testing.T, ns, name string) *unstructured.Unstructured { return exampleClaim(t, ns, name) },
-		key:  keyKinds[0], alias: aliasKinds[0],
+		name:  "legacy",
+		app:   func(t *testing.T, ns, name string) *unstructured.Unstructured { return exampleClaim(t, ns, name) },
+		key:   keyKinds[0],
+		alias: aliasKinds[0],
 		owned: func(ns, name string) []client.ListOption {
 			return []client.ListOption{client.MatchingLabels{"crossplane.io/claim-namespace": ns, "crossplane.io/claim-name": name}}
 		},
 	},
 	{
 		name: "namespaced",
-		app:  func(t *testing.T, ns, name string) *unstructured.Unstructured { return namespacedXR(t, ns, name, "Delete") },
-		key:  keyKinds[1], alias: aliasKinds[1],
+		app: func(t *testing.T, ns, name string) *unstructured.Unstructured {
+			return namespacedXR(t, ns, name, "Delete")
+		},
+		key:   keyKinds[1],
+		alias: aliasKinds[1],
 		owned: func(ns, name string) []client.ListOption {
 			return []client.ListOption{client.InNamespace(ns), client.MatchingLabels{"crossplane.io/composite": name}}
 		},
@@ -64,9 +68,11 @@ var flavours = []flavour{
 }
 
 // secondUser adds a standard user to the example, after the one it has and
-// out of their sorted order, so that two statements name two principals each:
-// a policy whose principals came out in another order on each reconcile
-// would then be rewritten in KMS, and the steady-state scenario would see it.
+// out of their sorted order, so that two statements name two principals
+// each. Scenario 1 compares the policy in KMS with the Key's as JSON, where
+// order counts, so a principal order that changed between reconciles fails
+// there. (Scenario 2 would not see it: provider-aws treats reordered
+// policies as equivalent and writes nothing.)
 func secondUser(spec map[string]any) {
 	spec["standardUsers"] = append(spec["standardUsers"].([]any), "arn:aws:iam::123456789012:role/vault-agent")
 }
