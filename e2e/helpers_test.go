@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,4 +100,13 @@ func namespacedXR(t *testing.T, ns, name, policy string) *unstructured.Unstructu
 	u, spec := example(t, "../example/namespaced/xr.yaml", ns, name)
 	spec["deletionPolicy"] = policy
 	return u
+}
+
+// kubectl runs kubectl against the control plane, as an app team would.
+func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "kubectl", append([]string{"--kubeconfig=" + cp.kubeconfig}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

@@ -35,6 +35,8 @@ const settle = 35 * time.Second
 // flavour is one of the two ways an app team asks for a key.
 type flavour struct {
 	name string
+	// resource is what an app team names to kubectl get.
+	resource string
 	// app is the object the app team applies: the example claim, or the
 	// example namespaced XR.
 	app func(t *testing.T, ns, name string) *unstructured.Unstructured
@@ -46,16 +48,18 @@ type flavour struct {
 
 var flavours = []flavour{
 	{
-		name:  "legacy",
-		app:   func(t *testing.T, ns, name string) *unstructured.Unstructured { return exampleClaim(t, ns, name) },
-		key:   keyKinds[0],
-		alias: aliasKinds[0],
+		name:     "legacy",
+		resource: "kmsbackends.kms.example.org",
+		app:      func(t *testing.T, ns, name string) *unstructured.Unstructured { return exampleClaim(t, ns, name) },
+		key:      keyKinds[0],
+		alias:    aliasKinds[0],
 		owned: func(ns, name string) []client.ListOption {
 			return []client.ListOption{client.MatchingLabels{"crossplane.io/claim-namespace": ns, "crossplane.io/claim-name": name}}
 		},
 	},
 	{
-		name: "namespaced",
+		name:     "namespaced",
+		resource: "kmsbackends.kms.m.example.org",
 		app: func(t *testing.T, ns, name string) *unstructured.Unstructured {
 			return namespacedXR(t, ns, name, "Delete")
 		},
@@ -197,6 +201,18 @@ func (s *story) ready(t *testing.T) {
 		"kmsKeyDeletionWindow":  int64(exampleWindow),
 	}
 	checkStatusIs(t, s.app, want)
+
+	// What an app team reads: the printer columns.
+	out, err := kubectl(t, "", "get", s.f.resource, "-n", s.ns, s.name)
+	if err != nil {
+		t.Fatalf("kubectl get %s: %v\n%s", s.f.resource, err, out)
+	}
+	t.Logf("kubectl get %s -n %s %s:\n%s", s.f.resource, s.ns, s.name, out)
+	for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "READY", "alias/" + s.name, aws.ToString(meta.Arn), "True"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("kubectl get %s: want %q in\n%s", s.f.resource, w, out)
+		}
+	}
 }
 
 // checkKey checks the key in KMS against the Key the function composed:

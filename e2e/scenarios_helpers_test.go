@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -99,15 +98,6 @@ func claimState(ctx context.Context, ns, name string) string {
 		fmt.Fprintf(&b, "%s=%s (%s) %q; ", t, st, reason, msg)
 	}
 	return b.String()
-}
-
-// kubectl runs kubectl against the control plane, as an app team would.
-func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), "kubectl", append([]string{"--kubeconfig=" + cp.kubeconfig}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 // asYAML is a claim as a manifest for kubectl.
