@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,9 +12,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
 
@@ -109,4 +112,26 @@ func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
 	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// deleteAndWait deletes an XR or claim and waits until it and the objects
+// composed for it are gone, the provider having finished with them.
+func deleteAndWait(t *testing.T, app *unstructured.Unstructured, composed ...*unstructured.Unstructured) {
+	t.Helper()
+	ctx := t.Context()
+	if err := cp.kube.Delete(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, app.GetKind()+" "+app.GetName()+" and what it composed gone", func() error {
+		for _, o := range append([]*unstructured.Unstructured{app}, composed...) {
+			err := cp.kube.Get(ctx, client.ObjectKeyFromObject(o), o.DeepCopy())
+			if err == nil {
+				return fmt.Errorf("%s %s still there", o.GetKind(), o.GetName())
+			}
+			if !kerrors.IsNotFound(err) {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
-	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -331,7 +330,7 @@ func (s *story) deleted(t *testing.T) {
 	key, alias := s.composed(t)
 	window, _, _ := unstructured.NestedInt64(key.Object, "spec", "forProvider", "deletionWindowInDays")
 	requested := time.Now()
-	s.deleteAll(t, key, alias)
+	deleteAndWait(t, s.app, key, alias)
 
 	meta := s.describe(t)
 	if meta.KeyState != kmstypes.KeyStatePendingDeletion || meta.DeletionDate == nil {
@@ -348,35 +347,13 @@ func (s *story) deleted(t *testing.T) {
 
 func (s *story) orphaned(t *testing.T) {
 	key, alias := s.composed(t)
-	s.deleteAll(t, key, alias)
+	deleteAndWait(t, s.app, key, alias)
 	if meta := s.describe(t); meta.KeyState != kmstypes.KeyStateEnabled || meta.DeletionDate != nil {
 		t.Errorf("KMS key after deleting a claim with deletionPolicy Orphan: want Enabled, got %s (deletion date %v)", meta.KeyState, meta.DeletionDate)
 	}
 	if a := s.alias(t); a == nil || a.TargetKeyID != s.keyID {
 		t.Errorf("KMS alias alias/%s after deleting a claim with deletionPolicy Orphan: want it kept, targeting %s, got %v", s.name, s.keyID, a)
 	}
-}
-
-// deleteAll deletes the app's object and waits until it and its Key and
-// Alias are gone, the provider having finished with them.
-func (s *story) deleteAll(t *testing.T, key, alias *unstructured.Unstructured) {
-	t.Helper()
-	ctx := t.Context()
-	if err := cp.kube.Delete(ctx, s.app); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, s.app.GetKind()+", Key and Alias gone", func() error {
-		for _, o := range []*unstructured.Unstructured{s.app, key, alias} {
-			err := cp.kube.Get(ctx, client.ObjectKeyFromObject(o), o.DeepCopy())
-			if err == nil {
-				return fmt.Errorf("%s %s still there", o.GetKind(), o.GetName())
-			}
-			if !kerrors.IsNotFound(err) {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // get reads the app's object again.

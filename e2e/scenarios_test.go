@@ -512,21 +512,7 @@ func TestNamespacedXR(t *testing.T) {
 			}
 			checkStatus(t, xr, aws, name, 30)
 
-			if err := cp.kube.Delete(ctx, xr); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "the XR, Key and Alias gone", func() error {
-				for _, o := range []*unstructured.Unstructured{xr, k, a} {
-					err := cp.kube.Get(ctx, client.ObjectKeyFromObject(o), o.DeepCopy())
-					if err == nil {
-						return fmt.Errorf("%s %s still there", o.GetKind(), o.GetName())
-					}
-					if !kerrors.IsNotFound(err) {
-						return err
-					}
-				}
-				return nil
-			})
+			deleteAndWait(t, xr, k, a)
 			if aws, _ := sim.key(k.GetUID()); aws.State != tc.wantState {
 				t.Errorf("the key in AWS after deleting an XR with deletionPolicy %s: want %s, got %+v", tc.policy, tc.wantState, aws)
 			}
