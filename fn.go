@@ -191,7 +191,7 @@ func setDesiredXR(rsp *fnv1.RunFunctionResponse, status map[string]any, details 
 	return nil
 }
 
-// invalid reports a refusal three ways, as SPEC section 6 asks: a
+// invalid reports a refusal three ways, so that an app team sees it: a
 // SpecValid=False condition and a warning event, both on the XR and its
 // claim, and a Fatal result, so that nothing is applied.
 func invalid(rsp *fnv1.RunFunctionResponse, reason, msg string) *fnv1.RunFunctionResponse {

@@ -344,7 +344,7 @@ desired:
 	}
 }
 
-// TestObservedNeverDropped checks SPEC section 6's "never drops a composed
+// TestObservedNeverDropped checks that the function "never drops a composed
 // resource that exists". A response that Crossplane applies, one without a
 // Fatal result, desires every observed resource. A refusal desires nothing,
 // and that drops nothing: Crossplane (v2.2.1, FunctionComposer.Compose in
@@ -413,7 +413,7 @@ func hasFatal(rsp *fnv1.RunFunctionResponse) bool {
 	return false
 }
 
-// checkRefusal checks SPEC section 6 on a response with a Fatal result:
+// checkRefusal checks how a refusal is reported, on a response with a Fatal result:
 // Crossplane stops reading results at the first Fatal one, so the Fatal
 // result must come last, after a warning with the same message for the XR
 // and the claim, and a SpecValid=False condition must say it too.

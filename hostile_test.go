@@ -25,7 +25,7 @@ type hostile struct {
 	want   []string // substrings of the Fatal message
 }
 
-// hostileRequests are the hostile inputs of issue 6. Each is refused with a
+// hostileRequests are inputs built to cost the function: each is refused with a
 // Fatal result that names the field and the limit, after work bounded by a
 // limit rather than by the request's size where a limit exists.
 func hostileRequests(t testing.TB) map[string]hostile {

@@ -41,7 +41,7 @@ type Principals struct {
 	AWS []string `json:"AWS"`
 }
 
-// KeyPolicy returns the key policy of SPEC section 4 for a claim.
+// KeyPolicy returns the key policy for a claim: the account root, admins, users and grants.
 func KeyPolicy(c Claim) PolicyDocument {
 	stmts := make([]Statement, 0, 4)
 	if c.AccountRoot != "" {

@@ -9,7 +9,7 @@ import (
 	"github.com/example/function-kms-backend/input/v1beta1"
 )
 
-// Defaults of SPEC section 2, used when neither the claim nor the function's
+// The claim fields' defaults, used when neither the claim nor the function's
 // input sets a field.
 const (
 	defaultDeletionWindowInDays = 30
