@@ -15,7 +15,7 @@ export CROSSPLANE
 FUZZTIME           ?= 10s
 FUZZ_TARGETS       := FuzzParsePrincipal FuzzParseSpec FuzzRunFunction
 
-.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails test e2e e2e-provider e2e-provider-binaries fuzz bench generate xpkg lint tidy clean
+.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails render-failing render-alias-taken test e2e e2e-provider e2e-provider-binaries fuzz bench generate xpkg lint tidy clean
 
 all: test
 
@@ -49,6 +49,14 @@ render-namespaced: $(CROSSPLANE)
 ## render-guardrails: a claim that leaves region and more to the platform's input.
 render-guardrails: $(CROSSPLANE)
 	hack/render.sh example/guardrails/xr-defaults.yaml $(GUARDRAILS)
+
+## render-failing: the Key's create failed, as provider-aws reports it: KeyAvailable=False with its words.
+render-failing: $(CROSSPLANE)
+	hack/render.sh example/xr.yaml $(LEGACY) --observed-resources=example/failing/observed.yaml
+
+## render-alias-taken: another XR's Alias manages the alias; the render fails naming spec.aliasName.
+render-alias-taken: $(CROSSPLANE)
+	hack/render.sh example/xr.yaml $(LEGACY) --required-resources=example/alias-taken/aliases.yaml
 
 ## test: every test: unit, golden, fuzz seeds, the real CLI's render and
 ## validate; the gRPC server under the race detector; each fuzz target briefly.

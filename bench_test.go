@@ -122,7 +122,7 @@ observed:
         conditions:
         - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}
         - {type: Ready, status: "False", reason: Creating, lastTransitionTime: "2026-11-27T12:00:00Z"}
-`)
+`+noAliasesElsewhere)
 	r.Input = shippedInput(tb)
 	return r
 }

@@ -67,7 +67,7 @@ func DesiredKey(c Claim, policy string, t Target) *structpb.Struct {
 		}
 		fp["tags"] = tags.value()
 	}
-	return managed(c, t, "Key", nil, fp)
+	return managed(c, t, "Key", nil, nil, fp)
 }
 
 // DesiredAlias returns the KMS Alias for a claim. Until the Key's id is
@@ -83,17 +83,21 @@ func DesiredAlias(c Claim, keyID string, t Target) *structpb.Struct {
 	}
 	// provider-aws adds the alias/ prefix to the external name.
 	annotations := fields{meta.AnnotationKeyExternalName: text(c.AliasName)}
-	return managed(c, t, "Alias", annotations, fp)
+	labels := fields{aliasIDLabel: text(aliasID(c))}
+	return managed(c, t, "Alias", annotations, labels, fp)
 }
 
 // managed returns a managed resource of provider-aws' KMS group for the
-// target, with these annotations and spec.forProvider.
-func managed(c Claim, t Target, kind string, annotations, forProvider fields) *structpb.Struct {
+// target, with these annotations, labels and spec.forProvider.
+func managed(c Claim, t Target, kind string, annotations, labels, forProvider fields) *structpb.Struct {
 	obj := make(fields, 4)
 	spec := make(fields, 4)
-	md := make(fields, 2)
+	md := make(fields, 3)
 	if annotations != nil {
 		md["annotations"] = annotations.value()
+	}
+	if labels != nil {
+		md["labels"] = labels.value()
 	}
 	if !t.Namespaced() {
 		obj["apiVersion"] = text(clusterAPIVersion)

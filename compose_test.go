@@ -118,7 +118,11 @@ func providerKey(c Claim, policy string, t Target) runtime.Object {
 
 // providerAlias is DesiredAlias written with provider-aws' types.
 func providerAlias(c Claim, keyID string, t Target) runtime.Object {
-	om := metav1.ObjectMeta{Namespace: t.Namespace, Annotations: map[string]string{meta.AnnotationKeyExternalName: c.AliasName}}
+	om := metav1.ObjectMeta{
+		Namespace:   t.Namespace,
+		Annotations: map[string]string{meta.AnnotationKeyExternalName: c.AliasName},
+		Labels:      map[string]string{aliasIDLabel: aliasID(c)},
+	}
 	var id *string
 	if keyID != "" {
 		id = ptr.To(keyID)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/response"
 
 	"github.com/example/function-kms-backend/input/v1beta1"
@@ -76,7 +77,27 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	errs = append(errs, CheckPolicySize(policy)...)
-	for _, w := range capped(append(ChangeWarnings(claim, observed), warnings...)) {
+
+	// The Alias is composed only once Crossplane has answered which Aliases
+	// carry the claim's alias id; an Alias that exists stays desired.
+	target := Target{Namespace: xrNamespace}
+	labelled, answered, err := requiredAliases(req)
+	if err != nil {
+		response.Fatal(rsp, errors.Wrap(err, "cannot read the Aliases Crossplane returned"))
+		return rsp, nil
+	}
+	if len(errs) == 0 {
+		rsp.Requirements = aliasRequirements(claim, target)
+		if answered {
+			errs = append(errs, CheckAliasOwner(claim, xrName, xrNamespace, observed.Alias, labelled)...)
+		}
+	}
+
+	warnings = append(ChangeWarnings(claim, observed), warnings...)
+	if observed.Key != nil {
+		warnings = append(warnings, DeletedPrincipals(claim, observed.Key.Policy)...)
+	}
+	for _, w := range capped(warnings) {
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
 	if len(errs) > 0 {
@@ -84,9 +105,6 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return invalid(rsp, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
 	}
 
-	target := Target{Namespace: xrNamespace}
-	key := desired(DesiredKey(claim, policy, target), observed.Key != nil && observed.Key.Ready)
-	alias := desired(DesiredAlias(claim, observed.KeyID(), target), observed.Alias != nil && observed.Alias.Ready)
 	// The resources of earlier steps of the pipeline stay as they are, where
 	// request.GetDesiredComposedResources and
 	// response.SetDesiredComposedResources would convert each of them to a
@@ -97,7 +115,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if rsp.Desired.Resources == nil {
 		rsp.Desired.Resources = map[string]*fnv1.Resource{}
 	}
-	rsp.Desired.Resources[keyName], rsp.Desired.Resources[aliasName] = key, alias
+	rsp.Desired.Resources[keyName] = desired(DesiredKey(claim, policy, target), observed.Key != nil && observed.Key.Ready)
+	if answered || observed.Alias != nil {
+		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(claim, observed.KeyID(), target), observed.Alias != nil && observed.Alias.Ready)
+	}
 
 	status := ComputeStatus(claim, observed)
 	var details map[string][]byte
@@ -109,8 +130,66 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
+	setAvailability(rsp, KeyAvailability(observed), xrCondition(xr, conditionKeyAvailable))
 	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
 	return rsp, nil
+}
+
+// requiredAliases returns the Aliases Crossplane returned for
+// aliasRequirements, and whether it has answered at all.
+func requiredAliases(req *fnv1.RunFunctionRequest) ([]LabelledAlias, bool, error) {
+	rs, answered, err := request.GetRequiredResource(req, aliasesRequirement)
+	if err != nil || !answered {
+		return nil, false, err
+	}
+	objs := make([]map[string]any, 0, len(rs))
+	for _, r := range rs {
+		objs = append(objs, r.Resource.Object)
+	}
+	return ReadLabelledAliases(objs), true, nil
+}
+
+// aliasRequirements asks Crossplane for the Aliases of the target's group,
+// in every namespace, that carry the claim's alias id.
+func aliasRequirements(c Claim, t Target) *fnv1.Requirements {
+	apiVersion := clusterAPIVersion
+	if t.Namespaced() {
+		apiVersion = namespacedAPIVersion
+	}
+	return &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{
+		aliasesRequirement: {
+			ApiVersion: apiVersion,
+			Kind:       "Alias",
+			Match:      &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{aliasIDLabel: aliasID(c)}}},
+		},
+	}}
+}
+
+// setAvailability sets the KeyAvailable condition on the XR and its claim,
+// and, when it turns to ProviderError or the error changes, a warning event
+// with the same text: an event, unlike a condition, is listed with its time
+// by kubectl describe.
+func setAvailability(rsp *fnv1.RunFunctionResponse, a Availability, previous Condition) {
+	if a.Available {
+		response.ConditionTrue(rsp, conditionKeyAvailable, a.Reason).TargetCompositeAndClaim()
+		return
+	}
+	response.ConditionFalse(rsp, conditionKeyAvailable, a.Reason).WithMessage(a.Message).TargetCompositeAndClaim()
+	if a.Reason == reasonProviderError && (previous.Reason != a.Reason || previous.Message != a.Message) {
+		response.Warning(rsp, errors.New(a.Message)).WithReason(a.Reason).TargetCompositeAndClaim()
+	}
+}
+
+// xrCondition returns the observed XR's condition of type t, as the
+// function set it on the previous reconcile.
+func xrCondition(xr map[string]*structpb.Value, t string) Condition {
+	for _, v := range xr["status"].GetStructValue().GetFields()["conditions"].GetListValue().GetValues() {
+		c := v.GetStructValue().GetFields()
+		if c["type"].GetStringValue() == t {
+			return Condition{Status: c["status"].GetStringValue(), Reason: c["reason"].GetStringValue(), Message: c["message"].GetStringValue()}
+		}
+	}
+	return Condition{}
 }
 
 // getInput decodes the function's input, refusing fields it does not know.

@@ -49,7 +49,9 @@ const (
               keyId: 1234abcd-12ab-34cd-56ef-1234567890ab
               enableKeyRotation: true
               deletionWindowInDays: 30
-            conditions: [{type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}]`
+            conditions:
+            - {type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}
+            - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`
 
 	observedAlias = `
       alias:
@@ -63,11 +65,48 @@ const (
             forProvider: {region: eu-west-1, targetKeyId: 1234abcd-12ab-34cd-56ef-1234567890ab}
           status:
             atProvider: {arn: "arn:aws:kms:eu-west-1:123456789012:alias/vault-backend"}
-            conditions: [{type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}]`
+            conditions:
+            - {type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}
+            - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`
 )
 
+// noAliasesElsewhere is Crossplane's answer when no other Alias carries
+// the claim's alias id, as the function's last call of a reconcile gets it.
+const noAliasesElsewhere = "\nrequiredResources: {" + aliasesRequirement + ": {}}\n"
+
+// deletedUserPolicy is the example claim's key policy as KMS returns it
+// once the role vault-server was deleted: its unique id in its place.
+const deletedUserPolicy = `{"Version":"2012-10-17","Statement":[` +
+	`{"Sid":"EnableIAMUserPermissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"},` +
+	`{"Sid":"KeyAdministrators","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:role/platform-admin"},"Action":"kms:*","Resource":"*"},` +
+	`{"Sid":"KeyUsers","Effect":"Allow","Principal":{"AWS":"AROAZ3EXAMPLE4UNIQUE7"},"Action":["kms:Decrypt","kms:DescribeKey","kms:Encrypt","kms:GenerateDataKey*","kms:ReEncrypt*"],"Resource":"*"}]}`
+
+// withAliases sets Crossplane's answer to the alias requirement: one Alias
+// for the example claim's alias, composed for the XR named composite.
+func withAliases(t *testing.T, r *fnv1.RunFunctionRequest, composite, created string) *fnv1.RunFunctionRequest {
+	t.Helper()
+	c := Claim{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	other := reqFromYAML(t, `
+requiredResources:
+  `+aliasesRequirement+`:
+    items:
+    - resource:
+        apiVersion: kms.aws.upbound.io/v1beta1
+        kind: Alias
+        metadata:
+          name: `+composite+`-3f9a1c
+          creationTimestamp: "`+created+`"
+          labels: {crossplane.io/composite: `+composite+`, `+aliasIDLabel+`: `+aliasID(c)+`}
+          annotations: {crossplane.io/external-name: vault-backend}
+        spec:
+          forProvider: {region: eu-west-1, targetKeyId: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}`)
+	r.RequiredResources = other.GetRequiredResources()
+	return r
+}
+
 // req builds a RunFunctionRequest from YAML: an XR's spec, the observed
-// composed resources (indented under "resources:") and an optional input.
+// composed resources (indented under "resources:") and an optional input,
+// with Crossplane's answer that no other Alias has the claim's alias.
 func req(t testing.TB, spec, observed, input string) *fnv1.RunFunctionRequest {
 	t.Helper()
 	y := `
@@ -85,7 +124,7 @@ observed:
 	if input != "" {
 		y += "input:" + input + "\n"
 	}
-	return reqFromYAML(t, y)
+	return reqFromYAML(t, y+noAliasesElsewhere)
 }
 
 // indent moves a spec written at four spaces under an XR's spec.
@@ -250,7 +289,7 @@ observed:
         metadata: {name: vault-backend-k, namespace: vault}
         spec:
           managementPolicies: [Observe, Create, Update, LateInitialize]
-          forProvider: {region: eu-west-1}`)},
+          forProvider: {region: eu-west-1}`+noAliasesElsewhere)},
 		},
 		"OrphanToDeleteWarned": {
 			reason: "Turning an orphaned key into one deleted with its claim is allowed but said in a warning.",
@@ -315,7 +354,48 @@ observed:
       kind: KmsBackend
       metadata: {name: vault-backend, namespace: vault}
       spec:`+indent(exampleSpec+`
-    deletionPolicy: Orphan`))},
+    deletionPolicy: Orphan`)+noAliasesElsewhere)},
+		},
+		"AliasesNotYetAnswered": {
+			reason: "Until Crossplane answers which Aliases carry the claim's alias id, the function asks for them and composes only the Key.",
+			args: args{req: func() *fnv1.RunFunctionRequest {
+				r := req(t, exampleSpec, "", "")
+				r.RequiredResources = nil
+				return r
+			}()},
+		},
+		"ExistingAliasKeptBeforeAnswer": {
+			reason: "An Alias that exists stays desired while Crossplane has not answered: leaving it out would delete it.",
+			args: args{req: func() *fnv1.RunFunctionRequest {
+				r := req(t, exampleSpec, observedKey+observedAlias, "")
+				r.RequiredResources = nil
+				return r
+			}()},
+		},
+		"OwnAliasListed": {
+			reason: "The XR's own Alias carries the label too: it is not another owner.",
+			args:   args{req: withAliases(t, req(t, exampleSpec, observedKey+observedAlias, ""), "vault-backend", "2026-11-20T09:00:00Z")},
+		},
+		"AliasTaken": {
+			reason: "A claim whose alias another XR's Alias manages is refused, naming spec.aliasName and not the other claim; nothing is composed.",
+			args:   args{req: withAliases(t, req(t, exampleSpec, "", ""), "payments-x7k2p", "2026-11-20T09:00:00Z")},
+		},
+		"AliasTakenByYoungerAlias": {
+			reason: "Of two Aliases composed before either saw the other, the older one's XR keeps the alias.",
+			args: args{req: withAliases(t, req(t, exampleSpec, observedKey+strings.Replace(observedAlias,
+				"name: vault-backend-a\n", "name: vault-backend-a\n            creationTimestamp: \"2026-11-20T08:59:59Z\"\n", 1), ""),
+				"payments-x7k2p", "2026-11-20T09:00:00Z")},
+		},
+		"AliasTakenByOlderAlias": {
+			reason: "Of two Aliases composed before either saw the other, the younger one's XR is refused.",
+			args: args{req: withAliases(t, req(t, exampleSpec, observedKey+strings.Replace(observedAlias,
+				"name: vault-backend-a\n", "name: vault-backend-a\n            creationTimestamp: \"2026-11-20T09:00:01Z\"\n", 1), ""),
+				"payments-x7k2p", "2026-11-20T09:00:00Z")},
+		},
+		"DeletedPrincipal": {
+			reason: "A key policy in which KMS replaced a user's ARN with its unique id gets a warning naming the claim's field.",
+			args: args{req: req(t, exampleSpec, strings.Replace(observedKey, "deletionWindowInDays: 30\n",
+				"deletionWindowInDays: 30\n              policy: '"+deletedUserPolicy+"'\n", 1)+observedAlias, "")},
 		},
 		"KeepsEarlierSteps": {
 			reason: "Desired resources of earlier pipeline steps are kept.",

@@ -29,8 +29,11 @@ type ObservedKey struct {
 	ARN                  string
 	RotationEnabled      *bool
 	DeletionWindowInDays *int64
+	// Policy is the key policy as KMS returned it.
+	Policy string
 
-	Ready bool
+	Ready      bool
+	Conditions Conditions
 }
 
 // ObservedAlias is the state of an existing Alias managed resource.
@@ -40,8 +43,29 @@ type ObservedAlias struct {
 	// Region is the region the Alias was created in (spec.forProvider).
 	Region string
 	ARN    string
-	Ready  bool
+	// Created is the resource's creationTimestamp, which orders two Aliases
+	// that claim one AWS alias.
+	Created string
+
+	Ready      bool
+	Conditions Conditions
 }
+
+// Condition is one status condition of a managed resource.
+type Condition struct {
+	Status  string
+	Reason  string
+	Message string
+}
+
+// Conditions are a managed resource's status conditions by type.
+type Conditions map[string]Condition
+
+// True reports whether the condition of this type is True.
+func (c Conditions) True(t string) bool { return c[t].Status == "True" }
+
+// False reports whether the condition of this type is False.
+func (c Conditions) False(t string) bool { return c[t].Status == "False" }
 
 // ReadObserved reads the Key and Alias from the observed composed resources,
 // given as their JSON objects by composition resource name. Missing or
@@ -56,8 +80,10 @@ func ReadObserved(objs map[string]map[string]any) Observed {
 			Orphan:             isOrphan(k),
 			KeyID:              str(k, "status", "atProvider", "keyId"),
 			ARN:                str(k, "status", "atProvider", "arn"),
-			Ready:              isReady(k),
+			Policy:             str(k, "status", "atProvider", "policy"),
+			Conditions:         readConditions(k),
 		}
+		o.Key.Ready = o.Key.Conditions.True(conditionReady)
 		if b, ok, err := unstructured.NestedBool(k, "status", "atProvider", "enableKeyRotation"); ok && err == nil {
 			o.Key.RotationEnabled = &b
 		}
@@ -69,11 +95,13 @@ func ReadObserved(objs map[string]map[string]any) Observed {
 	}
 	if a, ok := objs[aliasName]; ok && a != nil {
 		o.Alias = &ObservedAlias{
-			Name:   strings.TrimPrefix(str(a, "metadata", "annotations", meta.AnnotationKeyExternalName), aliasPrefix),
-			Region: str(a, "spec", "forProvider", "region"),
-			ARN:    str(a, "status", "atProvider", "arn"),
-			Ready:  isReady(a),
+			Name:       strings.TrimPrefix(str(a, "metadata", "annotations", meta.AnnotationKeyExternalName), aliasPrefix),
+			Region:     str(a, "spec", "forProvider", "region"),
+			ARN:        str(a, "status", "atProvider", "arn"),
+			Created:    str(a, "metadata", "creationTimestamp"),
+			Conditions: readConditions(a),
 		}
+		o.Alias.Ready = o.Alias.Conditions.True(conditionReady)
 	}
 	return o
 }
@@ -91,16 +119,27 @@ func str(obj map[string]any, path ...string) string {
 	return s
 }
 
-// isReady reports whether the provider set the Ready condition True.
-func isReady(obj map[string]any) bool {
-	cs, _, _ := unstructured.NestedFieldNoCopy(obj, "status", "conditions")
-	l, _ := cs.([]any)
-	for _, c := range l {
-		if m, ok := c.(map[string]any); ok && m["type"] == "Ready" {
-			return m["status"] == "True"
-		}
+// readConditions reads status.conditions, skipping entries that are not
+// conditions.
+func readConditions(obj map[string]any) Conditions {
+	v, _, _ := unstructured.NestedFieldNoCopy(obj, "status", "conditions")
+	cs, _ := v.([]any)
+	if len(cs) == 0 {
+		return nil
 	}
-	return false
+	out := make(Conditions, len(cs))
+	for _, c := range cs {
+		m, ok := c.(map[string]any)
+		if !ok {
+			continue
+		}
+		t, _ := m["type"].(string)
+		status, _ := m["status"].(string)
+		reason, _ := m["reason"].(string)
+		msg, _ := m["message"].(string)
+		out[t] = Condition{Status: status, Reason: reason, Message: msg}
+	}
+	return out
 }
 
 func isOrphan(obj map[string]any) bool {
@@ -117,4 +156,19 @@ func isOrphan(obj map[string]any) bool {
 		}
 	}
 	return true
+}
+
+// ReadLabelledAliases reads the Aliases Crossplane returned for the
+// function's requirement, given as their JSON objects.
+func ReadLabelledAliases(objs []map[string]any) []LabelledAlias {
+	out := make([]LabelledAlias, 0, len(objs))
+	for _, a := range objs {
+		out = append(out, LabelledAlias{
+			Namespace: str(a, "metadata", "namespace"),
+			Name:      str(a, "metadata", "name"),
+			Composite: str(a, "metadata", "labels", compositeLabel),
+			Created:   str(a, "metadata", "creationTimestamp"),
+		})
+	}
+	return out
 }

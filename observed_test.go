@@ -31,22 +31,26 @@ func TestReadObserved(t *testing.T) {
 			reason: "Nothing observed reads as nothing.",
 		},
 		"Reported": {
-			reason: "A reported Key and Alias give their ids, the Key's region, and readiness.",
+			reason: "A reported Key and Alias give their ids, the Key's region and policy, the Alias's creation time, and their conditions.",
 			docs: map[string]string{
 				"key": `
 spec: {deletionPolicy: Delete, forProvider: {region: eu-west-1}, providerConfigRef: {name: aws-prod}}
 status:
-  atProvider: {keyId: k-1, arn: "arn:k", enableKeyRotation: true, deletionWindowInDays: 30}
-  conditions: [{type: Ready, status: "True"}]`,
+  atProvider: {keyId: k-1, arn: "arn:k", enableKeyRotation: true, deletionWindowInDays: 30, policy: "{}"}
+  conditions: [{type: Ready, status: "True"}, {type: Synced, status: "False", reason: ReconcileError, message: denied}, "not a condition"]`,
 				"alias": `
-metadata: {annotations: {crossplane.io/external-name: alias/app}}
+metadata: {annotations: {crossplane.io/external-name: alias/app}, creationTimestamp: "2026-11-20T09:00:00Z"}
 status:
   atProvider: {arn: "arn:a"}
   conditions: [{type: Ready, status: "False"}]`,
 			},
 			want: Observed{
-				Key:   &ObservedKey{Region: "eu-west-1", ProviderConfigName: "aws-prod", KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30), Ready: true},
-				Alias: &ObservedAlias{Name: "app", ARN: "arn:a"},
+				Key: &ObservedKey{
+					Region: "eu-west-1", ProviderConfigName: "aws-prod", KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30), Policy: "{}",
+					Ready:      true,
+					Conditions: Conditions{"Ready": {Status: "True"}, "Synced": {Status: "False", Reason: "ReconcileError", Message: "denied"}},
+				},
+				Alias: &ObservedAlias{Name: "app", ARN: "arn:a", Created: "2026-11-20T09:00:00Z", Conditions: Conditions{"Ready": {Status: "False"}}},
 			},
 		},
 		"OrphanByDeletionPolicy": {

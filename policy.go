@@ -10,6 +10,12 @@ import (
 // maxPolicyBytes is the KMS limit on the size of a key policy.
 const maxPolicyBytes = 32768
 
+// Sids of the statements that name the claim's principals.
+const (
+	sidAdministrators = "KeyAdministrators"
+	sidUsers          = "KeyUsers"
+)
+
 // Actions of the statements. They cover Vault's awskms seal (Encrypt,
 // Decrypt, DescribeKey), S3 SSE-KMS (GenerateDataKey*, Decrypt) and the
 // grants EBS and RDS create on a user's behalf.
@@ -50,8 +56,8 @@ func KeyPolicy(c Claim) PolicyDocument {
 	grants := allow("KeyUsersPersistentResourceGrants", c.StandardUsers, grantActions)
 	grants.Condition = map[string]map[string]string{"Bool": {"kms:GrantIsForAWSResource": "true"}}
 	stmts = append(stmts,
-		allow("KeyAdministrators", c.AdminUsers, adminActions),
-		allow("KeyUsers", c.StandardUsers, userActions),
+		allow(sidAdministrators, c.AdminUsers, adminActions),
+		allow(sidUsers, c.StandardUsers, userActions),
 		grants,
 	)
 	return PolicyDocument{Version: "2012-10-17", Statement: stmts}

@@ -136,16 +136,22 @@ func nested(t *testing.T, u *unstructured.Unstructured, path ...string) any {
 }
 
 func condition(u *unstructured.Unstructured, typ string) (string, string) {
+	s, r, _ := conditionMessage(u, typ)
+	return s, r
+}
+
+func conditionMessage(u *unstructured.Unstructured, typ string) (status, reason, message string) {
 	cs, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
 	for _, c := range cs {
 		m, _ := c.(map[string]any)
 		if m["type"] == typ {
-			s, _ := m["status"].(string)
-			r, _ := m["reason"].(string)
-			return s, r
+			status, _ = m["status"].(string)
+			reason, _ = m["reason"].(string)
+			message, _ = m["message"].(string)
+			return status, reason, message
 		}
 	}
-	return "", ""
+	return "", "", ""
 }
 
 func TestRenderExamples(t *testing.T) {
@@ -162,6 +168,8 @@ func TestRenderExamples(t *testing.T) {
 		// status of the XR after the render; nil entries must be absent.
 		status map[string]any
 		ready  string
+		// available is the KeyAvailable condition's status and reason.
+		available [2]string
 		// checks on the composed resources.
 		check func(t *testing.T, docs map[string]*unstructured.Unstructured)
 	}
@@ -174,9 +182,10 @@ func TestRenderExamples(t *testing.T) {
 			reason: "The example XR renders into a Key with the computed policy and an Alias that selects it.",
 			args:   args{xr: "example/xr.yaml", composition: "configuration/legacy/composition.yaml"},
 			want: want{
-				kinds:  []string{"Alias", "Key", "XKmsBackend"},
-				status: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil, "kmsKeyArn": nil, "kmsKeyAliasArn": nil},
-				ready:  "False",
+				kinds:     []string{"Alias", "Key", "XKmsBackend"},
+				status:    map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil, "kmsKeyArn": nil, "kmsKeyAliasArn": nil},
+				ready:     "False",
+				available: [2]string{"False", "Creating"},
 				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
 					key, alias := docs["Key"], docs["Alias"]
 					if got := key.GetAPIVersion(); got != "kms.aws.upbound.io/v1beta1" {
@@ -206,19 +215,37 @@ func TestRenderExamples(t *testing.T) {
 			reason: "With the provider's status in observed.yaml the XR reports all six status fields and is ready.",
 			args:   args{xr: "example/xr.yaml", composition: "configuration/legacy/composition.yaml", observed: "example/observed.yaml"},
 			want: want{
-				kinds:  []string{"Alias", "Key", "XKmsBackend"},
-				status: observedStatus,
-				ready:  "True",
-				check:  targetsObservedKey,
+				kinds:     []string{"Alias", "Key", "XKmsBackend"},
+				status:    observedStatus,
+				ready:     "True",
+				available: [2]string{"True", "Available"},
+				check:     targetsObservedKey,
+			},
+		},
+		"ExampleFailing": {
+			reason: "With the Key's create failed, as provider-aws wrote it, the XR says KeyAvailable=False, reason ProviderError.",
+			args:   args{xr: "example/xr.yaml", composition: "configuration/legacy/composition.yaml", observed: "example/failing/observed.yaml"},
+			want: want{
+				kinds:     []string{"Alias", "Key", "XKmsBackend"},
+				status:    map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil},
+				ready:     "False",
+				available: [2]string{"False", "ProviderError"},
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					const want = "key: create failed: async create failed: failed to create the resource: creating KMS Key: operation error KMS: CreateKey"
+					if _, _, msg := conditionMessage(docs["XKmsBackend"], "KeyAvailable"); !strings.HasPrefix(msg, want) {
+						t.Errorf("KeyAvailable message: want it to start with %q, got %q", want, msg)
+					}
+				},
 			},
 		},
 		"Namespaced": {
 			reason: "A Crossplane v2 namespaced XR renders into namespaced Key and Alias in its namespace; Orphan becomes management policies without Delete.",
 			args:   args{xr: "example/namespaced/xr.yaml", composition: "configuration/namespaced/composition.yaml"},
 			want: want{
-				kinds:  []string{"Alias", "Key", "KmsBackend"},
-				status: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil},
-				ready:  "False",
+				kinds:     []string{"Alias", "Key", "KmsBackend"},
+				status:    map[string]any{"kmsKeyAliasName": "alias/vault-backend", "kmsKeyId": nil},
+				ready:     "False",
+				available: [2]string{"False", "Creating"},
 				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
 					for _, kind := range []string{"Key", "Alias"} {
 						u := docs[kind]
@@ -243,19 +270,21 @@ func TestRenderExamples(t *testing.T) {
 			reason: "With the provider's status the namespaced XR reports all six status fields and is ready.",
 			args:   args{xr: "example/namespaced/xr.yaml", composition: "configuration/namespaced/composition.yaml", observed: "example/namespaced/observed.yaml"},
 			want: want{
-				kinds:  []string{"Alias", "Key", "KmsBackend"},
-				status: observedStatus,
-				ready:  "True",
-				check:  targetsObservedKey,
+				kinds:     []string{"Alias", "Key", "KmsBackend"},
+				status:    observedStatus,
+				ready:     "True",
+				available: [2]string{"True", "Available"},
+				check:     targetsObservedKey,
 			},
 		},
 		"InputDefaults": {
 			reason: "A claim without region, provider config, window or rotation renders with the platform's defaults from the function input, its tags over the platform's.",
 			args:   args{xr: "example/guardrails/xr-defaults.yaml", composition: "example/guardrails/composition.yaml"},
 			want: want{
-				kinds:  []string{"Alias", "Key", "XKmsBackend"},
-				status: map[string]any{"kmsKeyAliasName": "alias/payments"},
-				ready:  "False",
+				kinds:     []string{"Alias", "Key", "XKmsBackend"},
+				status:    map[string]any{"kmsKeyAliasName": "alias/payments"},
+				ready:     "False",
+				available: [2]string{"False", "Creating"},
 				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
 					key := docs["Key"]
 					for path, want := range map[string]any{
@@ -322,6 +351,9 @@ func TestRenderExamples(t *testing.T) {
 			if s, _ := condition(xr, "Ready"); s != tc.want.ready {
 				t.Errorf("%s\nReady: want %s, got %s", tc.reason, tc.want.ready, s)
 			}
+			if s, r := condition(xr, "KeyAvailable"); [2]string{s, r} != tc.want.available {
+				t.Errorf("%s\nKeyAvailable: want %v, got %s/%s", tc.reason, tc.want.available, s, r)
+			}
 			tc.want.check(t, docs)
 			validateAgainstProviderCRDs(t, cli, docs["Key"].GetAPIVersion(), out)
 		})
@@ -332,8 +364,16 @@ func TestRenderExamples(t *testing.T) {
 	refusals := map[string]struct {
 		reason          string
 		xr, composition string
+		flags           []string
 		want            []string
 	}{
+		"AliasTaken": {
+			reason:      "An alias another XR's Alias manages, as Crossplane answers the function's requirement, is refused, naming spec.aliasName and not the other claim.",
+			xr:          "example/xr.yaml",
+			composition: "configuration/legacy/composition.yaml",
+			flags:       []string{"--required-resources=example/alias-taken/aliases.yaml"},
+			want:        []string{`returned a fatal result: invalid spec: spec.aliasName: Forbidden: alias/vault-backend in eu-west-1, with provider config default, is already managed by another KmsBackend; choose another alias name`},
+		},
 		"Invalid": {
 			reason:      "A claim with seven mistakes is refused, naming each field.",
 			xr:          "example/xr-invalid.yaml",
@@ -374,7 +414,7 @@ func TestRenderExamples(t *testing.T) {
 	}
 	for name, tc := range refusals {
 		t.Run(name, func(t *testing.T) {
-			_, stderr, err := run(t, cli, "render", tc.xr, tc.composition, fns, "--timeout=60s")
+			_, stderr, err := run(t, cli, append([]string{"render", tc.xr, tc.composition, fns, "--timeout=60s"}, tc.flags...)...)
 			if err == nil {
 				t.Fatalf("%s\ncrossplane render of %s: want a failure, got success", tc.reason, tc.xr)
 			}

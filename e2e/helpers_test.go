@@ -40,6 +40,13 @@ var (
 // Alias's name without alias/, the Key's id.
 const externalName = "crossplane.io/external-name"
 
+// The condition the function sets on the XR and its claim about the key.
+const (
+	keyAvailable        = "KeyAvailable"
+	reasonAvailable     = "Available"
+	reasonProviderError = "ProviderError"
+)
+
 // How long the control plane gets to converge after a change. Generous: a
 // slow or loaded machine must not fail a scenario; none asserts on speed.
 const converge = 2 * time.Minute

@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +149,9 @@ func (p *provider) reconcileKey(ctx context.Context, k *unstructured.Unstructure
 	if !controllerutil.ContainsFinalizer(k, managedFinalizer) {
 		return p.patch(ctx, k, func() { controllerutil.AddFinalizer(k, managedFinalizer) })
 	}
+	if pc, _, _ := unstructured.NestedString(k.Object, "spec", "providerConfigRef", "name"); !exists && pc == deniedProviderConfig {
+		return p.fail(ctx, k, deniedMessage())
+	}
 	if !exists {
 		// A KMS key id is a UUID, as a Kubernetes UID is.
 		region, _, _ := unstructured.NestedString(k.Object, "spec", "forProvider", "region")
@@ -221,6 +226,45 @@ func (p *provider) report(ctx context.Context, o *unstructured.Unstructured, atP
 		"conditions": []any{
 			map[string]any{"type": "Ready", "status": "True", "reason": "Available", "lastTransitionTime": now},
 			map[string]any{"type": "Synced", "status": "True", "reason": "ReconcileSuccess", "lastTransitionTime": now},
+		},
+	}
+	patch := &unstructured.Unstructured{Object: map[string]any{"status": status}}
+	b, err := patch.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	return client.IgnoreNotFound(p.kube.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, b), fieldOwner))
+}
+
+// deniedProviderConfig names the provider config whose credentials may not
+// create keys: the provider reports each Key using it as failed.
+const deniedProviderConfig = "denied"
+
+// deniedMessage is the error provider-aws reports when its credentials may
+// not create a key, written as provider-aws v2.5.0 writes its errors (see
+// testdata/provider-failures), with a request id that changes every few
+// seconds, as AWS's changes on every call.
+func deniedMessage() string {
+	id := fmt.Sprintf("%08x-1f2e-4d3c-8b7a-69584736251a", time.Now().Unix()/3)
+	return "create failed: async create failed: failed to create the resource: [{0 creating KMS Key: operation error KMS: CreateKey, " +
+		"https response error StatusCode: 400, RequestID: " + id + ", AccessDeniedException: User: " +
+		"arn:aws:sts::" + account + ":assumed-role/crossplane-provider/session is not authorized to perform: kms:CreateKey " +
+		"because no identity-based policy allows the kms:CreateKey action  []}]"
+}
+
+// fail writes the conditions upjet writes for a failed create, if the
+// message is not there already.
+func (p *provider) fail(ctx context.Context, o *unstructured.Unstructured, msg string) error {
+	if _, _, cur := condition(o, "Synced"); cur == msg {
+		return nil
+	}
+	now := metav1.Now().UTC().Format(time.RFC3339)
+	status := map[string]any{
+		"conditions": []any{
+			map[string]any{"type": "Ready", "status": "False", "reason": "Creating", "lastTransitionTime": now},
+			map[string]any{"type": "Synced", "status": "False", "reason": "ReconcileError", "message": msg, "lastTransitionTime": now},
+			map[string]any{"type": "LastAsyncOperation", "status": "False", "reason": "AsyncCreateFailure",
+				"message": strings.TrimPrefix(msg, "create failed: "), "lastTransitionTime": now},
 		},
 	}
 	patch := &unstructured.Unstructured{Object: map[string]any{"status": status}}

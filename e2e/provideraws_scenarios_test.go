@@ -207,7 +207,7 @@ func (s *story) ready(t *testing.T) {
 		t.Fatalf("kubectl get %s: %v\n%s", s.f.resource, err, out)
 	}
 	t.Logf("kubectl get %s -n %s %s:\n%s", s.f.resource, s.ns, s.name, out)
-	for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "READY", "alias/" + s.name, aws.ToString(meta.Arn), "True"} {
+	for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "READY", "alias/" + s.name, aws.ToString(meta.Arn), "True", reasonAvailable} {
 		if !strings.Contains(out, w) {
 			t.Errorf("kubectl get %s: want %q in\n%s", s.f.resource, w, out)
 		}
@@ -491,6 +491,18 @@ func TestProviderFailureIsRecorded(t *testing.T) {
 				}
 				return nil
 			})
+			// What the app team reads: the provider's error, on its claim
+			// (or namespaced XR).
+			eventually(t, "KeyAvailable=False (ProviderError) on the "+app.GetKind(), func() error {
+				if err := cp.kube.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+					return err
+				}
+				st, reason, msg := condition(app, keyAvailable)
+				if st != "False" || reason != reasonProviderError || !strings.HasPrefix(msg, "key: create failed: ") || !strings.Contains(msg, "connection refused") {
+					return fmt.Errorf("KeyAvailable=%q (%s) %s", st, reason, msg)
+				}
+				return nil
+			})
 			objects := map[string]*unstructured.Unstructured{"key": key, "alias": alias, "xr": app}
 			if f.name == "legacy" {
 				if err := cp.kube.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
@@ -510,6 +522,104 @@ func TestProviderFailureIsRecorded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// 6. One alias, one owner: a second claim (or namespaced XR), in another
+// namespace, naming the alias of a Ready one in the same region with the
+// same provider config. Without the function's guard provider-aws imports
+// the alias for the second claim too, and the two Aliases point it at their
+// own keys in turn on every poll. With it:
+//   - the second is refused, naming spec.aliasName and not the first claim,
+//     and nothing is composed for it;
+//   - the alias in KMS targets the first key through three of the
+//     provider's polls, with no alias written, and after the second is
+//     deleted;
+//   - the first stays KeyAvailable=True throughout.
+func TestOneAliasOneOwner(t *testing.T) {
+	for _, f := range flavours {
+		t.Run(f.name, func(t *testing.T) {
+			ctx := t.Context()
+			first := &story{f: f, kms: newKMS(), ns: namespace(t, "alias-first-"+f.name), name: "shared-" + f.name}
+			first.ready(t)
+			first.available(t)
+
+			mark := rec.mark()
+			ns := namespace(t, "alias-second-"+f.name)
+			second := f.app(t, ns, first.name)
+			if err := cp.kube.Create(ctx, second); err != nil {
+				t.Fatal(err)
+			}
+			const refusal = "spec.aliasName: Forbidden: alias/%s in eu-west-1, with provider config default, is already managed by another KmsBackend; choose another alias name"
+			want := fmt.Sprintf(refusal, first.name)
+			eventually(t, "SpecValid=False on the second, naming spec.aliasName", func() error {
+				if err := cp.kube.Get(ctx, client.ObjectKeyFromObject(second), second); err != nil {
+					return err
+				}
+				if st, _, msg := condition(second, "SpecValid"); st != "False" || !strings.Contains(msg, want) {
+					return fmt.Errorf("want SpecValid=False with %q, got %s: %q", want, st, msg)
+				}
+				return nil
+			})
+			if _, _, msg := condition(second, "SpecValid"); strings.Contains(msg, first.ns) {
+				t.Errorf("the refusal names the first claim's namespace %s: %q", first.ns, msg)
+			}
+			out, err := kubectl(t, "", "describe", f.resource, "-n", ns, first.name)
+			if err != nil || !strings.Contains(out, "already managed by another KmsBackend") {
+				t.Errorf("kubectl describe %s of the second: want the refusal, got %v:\n%s", f.resource, err, out)
+			}
+			t.Logf("kubectl describe %s -n %s %s:\n%s", f.resource, ns, first.name, out)
+
+			window := 3*providerPoll + providerPoll/2
+			deadline := time.Now().Add(window)
+			for time.Now().Before(deadline) {
+				if a := first.alias(t); a == nil || a.TargetKeyID != first.keyID {
+					t.Fatalf("KMS alias alias/%s while a second claim names it: want it to target the first key %s, got %v", first.name, first.keyID, a)
+				}
+				time.Sleep(providerPoll / 3)
+			}
+			calls := rec.since(mark)
+			for _, op := range []string{"CreateKey", "CreateAlias", "UpdateAlias", "DeleteAlias"} {
+				if n := count(calls, op); n > 0 {
+					t.Errorf("KMS %s calls in %s after the second claim: want none, got %d (every write: %v)", op, window, n, writes(calls))
+				}
+			}
+			for _, o := range []schema.GroupVersionKind{f.key, f.alias} {
+				l := &unstructured.UnstructuredList{}
+				l.SetGroupVersionKind(o.GroupVersion().WithKind(o.Kind + "List"))
+				if err := cp.kube.List(ctx, l, f.owned(ns, first.name)...); err != nil {
+					t.Fatal(err)
+				}
+				if len(l.Items) > 0 {
+					t.Errorf("a refused claim: want no %s composed, got %d", o.Kind, len(l.Items))
+				}
+			}
+			first.available(t)
+
+			deleteAndWait(t, second)
+			time.Sleep(providerPoll + providerPoll/2)
+			if a := first.alias(t); a == nil || a.TargetKeyID != first.keyID {
+				t.Errorf("KMS alias alias/%s after the second claim was deleted: want it to target the first key %s, got %v", first.name, first.keyID, a)
+			}
+			first.available(t)
+
+			key, alias := first.composed(t)
+			deleteAndWait(t, first.app, key, alias)
+		})
+	}
+}
+
+// available checks that the app's object says KeyAvailable=True.
+func (s *story) available(t *testing.T) {
+	t.Helper()
+	eventually(t, s.app.GetKind()+" "+s.ns+"/"+s.name+" KeyAvailable=True", func() error {
+		if err := cp.kube.Get(t.Context(), client.ObjectKeyFromObject(s.app), s.app); err != nil {
+			return err
+		}
+		if st, reason, msg := condition(s.app, keyAvailable); st != "True" || reason != reasonAvailable {
+			return fmt.Errorf("KeyAvailable=%q (%s) %s", st, reason, msg)
+		}
+		return nil
+	})
 }
 
 // only returns the one object of a kind that the options select.

@@ -13,9 +13,11 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -89,7 +91,7 @@ func TestExampleClaimBecomesReady(t *testing.T) {
 		t.Fatalf("kubectl get kmsbackend: %v\n%s", err, out)
 	}
 	t.Logf("kubectl get kmsbackends.kms.example.org -n %s:\n%s", ns, out)
-	for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "SYNCED", "READY", "vault-backend", keyARN} {
+	for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "SYNCED", "READY", "vault-backend", keyARN, reasonAvailable} {
 		if !strings.Contains(out, w) {
 			t.Errorf("kubectl get kmsbackend: want %q in\n%s", w, out)
 		}
@@ -518,4 +520,117 @@ func TestNamespacedXR(t *testing.T) {
 			}
 		})
 	}
+}
+
+// 8. The provider reports that its credentials may not create the key: the
+// claim alone says why it is not ready, in the provider's words, as
+// KeyAvailable=False with reason ProviderError and a warning event. The
+// request id in the provider's message changes every few seconds; the
+// claim's condition does not. Once the claim names credentials that work,
+// the key is created and the condition turns True.
+func TestProviderFailureShowsOnClaim(t *testing.T) {
+	ctx := t.Context()
+	ns := namespace(t, "denied")
+	claim := exampleClaim(t, ns, "denied", func(s map[string]any) { s["providerConfigName"] = deniedProviderConfig })
+	if err := cp.kube.Create(ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+	const want = "key: create failed: async create failed: failed to create the resource: creating KMS Key: " +
+		"operation error KMS: CreateKey, https response error StatusCode: 400, AccessDeniedException: User: " +
+		"arn:aws:sts::" + account + ":assumed-role/crossplane-provider/session is not authorized to perform: kms:CreateKey " +
+		"because no identity-based policy allows the kms:CreateKey action"
+	eventually(t, "KeyAvailable=False, reason ProviderError, on the claim", func() error {
+		c, err := getClaim(ctx, ns, "denied")
+		if err != nil {
+			return err
+		}
+		if st, reason, msg := condition(c, keyAvailable); st != "False" || reason != reasonProviderError || msg != want {
+			return fmt.Errorf("want KeyAvailable=False (%s) %q, got %s (%s) %q", reasonProviderError, want, st, reason, msg)
+		}
+		return nil
+	})
+	eventually(t, "a ProviderError warning event on the claim", func() error {
+		evs, err := events(ctx, ns, "KmsBackend", "denied")
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			if e == "Warning "+reasonProviderError+": "+want {
+				return nil
+			}
+		}
+		return fmt.Errorf("no ProviderError warning among %q", evs)
+	})
+
+	// The provider reports the failure again with another request id, and
+	// the function runs again; the claim's condition stays as it was, down
+	// to its transition time.
+	k, _ := composedOne(t, ns, "denied")
+	key := &unstructured.Unstructured{}
+	key.SetGroupVersionKind(keyKinds[0])
+	before, err := getClaim(ctx, ns, "denied")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cp.kube.Get(ctx, objectKey("", k.Name), key); err != nil {
+		t.Fatal(err)
+	}
+	_, _, first := condition(key, "Synced")
+	eventually(t, "the provider reporting the failure again", func() error {
+		if err := cp.kube.Get(ctx, objectKey("", k.Name), key); err != nil {
+			return err
+		}
+		if _, _, msg := condition(key, "Synced"); msg == first {
+			return fmt.Errorf("the Key's Synced message is unchanged: %q", msg)
+		}
+		return nil
+	})
+	sent, _, err := functionCalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the function called again", func() error {
+		s, answered, err := functionCalls()
+		if err != nil {
+			return err
+		}
+		if s < sent+2 || answered < s {
+			return fmt.Errorf("calls sent %v (%v before), answered %v", s, sent, answered)
+		}
+		return nil
+	})
+	after, err := getClaim(ctx, ns, "denied")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, a := conditionOf(before, keyAvailable), conditionOf(after, keyAvailable); !equality.Semantic.DeepEqual(b, a) {
+		t.Errorf("the claim's KeyAvailable changed while the failure stayed the same:\nbefore %v\nafter  %v", b, a)
+	}
+
+	// Credentials that work: the key is created and the condition turns True.
+	if err := cp.kube.Patch(ctx, before, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"providerConfigName":"default"}}`))); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "KeyAvailable=True on the claim", func() error {
+		c, err := getClaim(ctx, ns, "denied")
+		if err != nil {
+			return err
+		}
+		if st, reason, msg := condition(c, keyAvailable); st != "True" || reason != reasonAvailable {
+			return fmt.Errorf("KeyAvailable=%s (%s) %q", st, reason, msg)
+		}
+		return nil
+	})
+}
+
+// conditionOf returns an object's condition of type t, as the API server
+// holds it.
+func conditionOf(u *unstructured.Unstructured, t string) map[string]any {
+	cs, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range cs {
+		if m, ok := c.(map[string]any); ok && m["type"] == t {
+			return m
+		}
+	}
+	return nil
 }

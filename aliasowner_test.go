@@ -1,0 +1,89 @@
+package main
+
+import (
+	"testing"
+)
+
+func TestCheckAliasOwner(t *testing.T) {
+	c := Claim{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	other := LabelledAlias{Name: "payments-x7k2p-3f9a1c", Composite: "payments-x7k2p", Created: "2026-11-20T09:00:00Z"}
+	cases := map[string]struct {
+		reason    string
+		namespace string
+		ours      *ObservedAlias
+		labelled  []LabelledAlias
+		refused   bool
+	}{
+		"Alone": {
+			reason: "No Alias carries the claim's alias id: allowed.",
+		},
+		"OwnAlias": {
+			reason:   "The XR's own Alias is no other owner.",
+			labelled: []LabelledAlias{{Name: "vault-backend-1a2b3c", Composite: "vault-backend", Created: other.Created}},
+		},
+		"SameNameOtherNamespace": {
+			reason:    "An XR of the same name in another namespace is another owner.",
+			namespace: "team-a",
+			labelled:  []LabelledAlias{{Namespace: "team-b", Name: "vault-backend-1a2b3c", Composite: "vault-backend", Created: other.Created}},
+			refused:   true,
+		},
+		"Taken": {
+			reason:   "Another XR's Alias, and no Alias of ours: refused.",
+			labelled: []LabelledAlias{other},
+			refused:  true,
+		},
+		"OursOlder": {
+			reason:   "Ours was created first: the other XR is the one refused.",
+			ours:     &ObservedAlias{Created: "2026-11-20T08:59:59Z"},
+			labelled: []LabelledAlias{other},
+		},
+		"OursYounger": {
+			reason:   "Ours was created after the other: refused.",
+			ours:     &ObservedAlias{Created: "2026-11-20T09:00:01Z"},
+			labelled: []LabelledAlias{other},
+			refused:  true,
+		},
+		"SameSecondOrderedByXR": {
+			reason:   "Created in the same second: the XR whose namespace/name sorts first keeps the alias.",
+			ours:     &ObservedAlias{Created: other.Created},
+			labelled: []LabelledAlias{other},
+			refused:  true, // "/payments-x7k2p" sorts before "/vault-backend"
+		},
+		"OursWithoutTime": {
+			reason:   "An Alias of ours with no creation time cannot be shown older: refused.",
+			ours:     &ObservedAlias{},
+			labelled: []LabelledAlias{other},
+			refused:  true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			errs := CheckAliasOwner(c, "vault-backend", tc.namespace, tc.ours, tc.labelled)
+			if got := len(errs) > 0; got != tc.refused {
+				t.Fatalf("%s\nCheckAliasOwner(...): want refused %t, got %v", tc.reason, tc.refused, errs)
+			}
+			if tc.refused && errs[0].Field != "spec.aliasName" {
+				t.Errorf("%s\nwant the refusal to name spec.aliasName, got %s", tc.reason, errs[0].Field)
+			}
+		})
+	}
+}
+
+func TestAliasID(t *testing.T) {
+	c := Claim{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	id := aliasID(c)
+	if len(id) != 40 {
+		t.Errorf("aliasID: want 40 hexadecimal digits, a valid label value, got %q", id)
+	}
+	for _, other := range []Claim{
+		{AliasName: "vault-backend", Region: "eu-west-2", ProviderConfigName: "default"},
+		{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "aws-prod"},
+		{AliasName: "vault-backend-2", Region: "eu-west-1", ProviderConfigName: "default"},
+		// The separator keeps the parts apart.
+		{AliasName: "1\x00vault-backend", Region: "eu-west", ProviderConfigName: "default"},
+	} {
+		if aliasID(other) == id {
+			t.Errorf("aliasID(%+v) equals the id of %+v", other, c)
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// The condition the function sets on the XR and its claim about the key
+// itself, so that an app team that can read only its claim learns why the
+// key is not ready. Crossplane keeps Ready, Synced and Healthy for itself.
+const (
+	conditionKeyAvailable = "KeyAvailable"
+	reasonAvailable       = "Available"
+	reasonCreating        = "Creating"
+	reasonProviderError   = "ProviderError"
+)
+
+// Condition types that provider-aws sets on its managed resources. Upjet
+// reports a failed asynchronous create or update in LastAsyncOperation.
+const (
+	conditionReady          = "Ready"
+	conditionSynced         = "Synced"
+	conditionLastAsync      = "LastAsyncOperation"
+	reasonReconcilePaused   = "ReconcilePaused"
+	maxAvailabilityMessage  = 512
+	waitingForReferencedKey = "referenced resource may not yet be ready"
+)
+
+// Availability is the KeyAvailable condition: True once the Key and the
+// Alias are both Ready and Synced.
+type Availability struct {
+	Available bool
+	Reason    string
+	Message   string
+}
+
+// KeyAvailability says whether the claim's key can be used, and if not,
+// what it waits for or what the provider reported: a resource whose Synced
+// or LastAsyncOperation condition is False with an error is a ProviderError;
+// a resource the provider has not reported on yet, or an Alias waiting for
+// its Key's id, is still Creating.
+func KeyAvailability(o Observed) Availability {
+	var key, alias Conditions
+	if o.Key != nil {
+		key = o.Key.Conditions
+	}
+	if o.Alias != nil {
+		alias = o.Alias.Conditions
+	}
+	if msg := providerError(key); msg != "" {
+		return Availability{Reason: reasonProviderError, Message: "key: " + msg}
+	}
+	if msg := providerError(alias); msg != "" {
+		return Availability{Reason: reasonProviderError, Message: "alias: " + msg}
+	}
+	keyOK, aliasOK := available(key), available(alias)
+	switch {
+	case keyOK && aliasOK:
+		return Availability{Available: true, Reason: reasonAvailable}
+	case keyOK:
+		return Availability{Reason: reasonCreating, Message: "Waiting for the alias"}
+	case aliasOK:
+		return Availability{Reason: reasonCreating, Message: "Waiting for the key"}
+	default:
+		return Availability{Reason: reasonCreating, Message: "Waiting for the key; the alias waits for the key"}
+	}
+}
+
+func available(c Conditions) bool { return c.True(conditionReady) && c.True(conditionSynced) }
+
+// providerError returns the provider's error on a resource, made stable, or
+// empty if the resource has not failed. A LastAsyncOperation left False by
+// an earlier attempt does not count once the resource is Synced again.
+func providerError(c Conditions) string {
+	s := c[conditionSynced]
+	if s.Status == "False" && s.Reason != reasonReconcilePaused &&
+		!strings.Contains(s.Message, waitingForReferencedKey) && s.Message != "" {
+		return stableMessage(s.Message)
+	}
+	if a := c[conditionLastAsync]; s.Status != "True" && a.Status == "False" && a.Message != "" {
+		return stableMessage(a.Message)
+	}
+	return ""
+}
+
+var (
+	// requestID matches the AWS SDK's request id, new on every call.
+	requestID = regexp.MustCompile(`RequestID: [^,\s]*,?\s*`)
+	// timestamp matches RFC 3339 times.
+	timestamp = regexp.MustCompile(`\s*\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})`)
+	// diagnostics matches the list Terraform's diagnostics are printed as
+	// by upjet, e.g. [{0 creating KMS Key: ...  []}].
+	diagnostics = regexp.MustCompile(`(?s)\[\{\d+ (.*?)\s*\[\]\}\]`)
+	whitespace  = regexp.MustCompile(`\s+`)
+)
+
+// stableMessage returns the provider's message without what changes from one
+// attempt to the next (request ids, times), on one line and bounded, so that
+// the condition changes only when the error does.
+func stableMessage(msg string) string {
+	msg = diagnostics.ReplaceAllString(msg, "$1")
+	msg = requestID.ReplaceAllString(msg, "")
+	msg = timestamp.ReplaceAllString(msg, "")
+	msg = strings.TrimSpace(whitespace.ReplaceAllString(msg, " "))
+	if utf8.RuneCountInString(msg) > maxAvailabilityMessage {
+		r := []rune(msg)
+		msg = string(r[:maxAvailabilityMessage-1]) + "…"
+	}
+	return msg
+}
