@@ -102,6 +102,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	if len(errs) > 0 {
 		f.log.Debug("Refusing invalid spec", "xr", xrName, "errors", len(errs))
+		// A refusal changes nothing: a key that exists is as available as
+		// it was. (Crossplane marks a condition a refusal leaves out as
+		// Unknown.)
+		if observed.Key != nil || observed.Alias != nil {
+			setAvailability(rsp, KeyAvailability(observed), xrCondition(xr, conditionKeyAvailable))
+		}
 		return invalid(rsp, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
 	}
 
