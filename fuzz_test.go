@@ -87,8 +87,9 @@ func FuzzParseSpec(f *testing.F) {
 // invariants: no panic and no Go error; either a Fatal result, last, or a
 // Key and an Alias that the provider accepts, with a policy that is valid
 // JSON within the KMS limit; never a change the provider would apply by
-// replacing the observed Key or Alias; never Orphan to Delete unsaid; no
-// message larger than maxMessageBytes.
+// replacing the observed Key or Alias; never Orphan to Delete unsaid; a
+// KeyAvailable condition on every answer that is not a refusal; no message
+// larger than maxMessageBytes.
 func FuzzRunFunction(f *testing.F) {
 	fn := &Function{log: logging.NewNopLogger()}
 	f.Fuzz(func(t *testing.T, spec, key, alias, input string, namespaced bool) {
@@ -102,6 +103,13 @@ func FuzzRunFunction(f *testing.F) {
 				t.Errorf("result message of %d bytes: %.200s…", len(r.GetMessage()), r.GetMessage())
 			}
 		}
+		available := false
+		for _, c := range rsp.GetConditions() {
+			if len(c.GetMessage()) > maxMessageBytes {
+				t.Errorf("condition message of %d bytes: %.200s…", len(c.GetMessage()), c.GetMessage())
+			}
+			available = available || c.GetType() == conditionKeyAvailable
+		}
 		if hasFatal(rsp) {
 			if last := rsp.GetResults()[len(rsp.GetResults())-1]; last.GetSeverity() != fnv1.Severity_SEVERITY_FATAL {
 				t.Errorf("the Fatal result is not last: Crossplane would drop the results after it")
@@ -110,6 +118,9 @@ func FuzzRunFunction(f *testing.F) {
 				t.Errorf("a refusal desires %d resources", n)
 			}
 			return
+		}
+		if !available {
+			t.Errorf("no KeyAvailable condition in a response Crossplane would apply")
 		}
 		checkComposed(t, req, rsp, namespaced)
 	})
