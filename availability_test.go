@@ -163,16 +163,15 @@ func failureRequest(t *testing.T, dir string) *fnv1.RunFunctionRequest {
 	xr := loadStruct(t, filepath.Join(dir, "xr.yaml"))
 	delete(xr.GetFields(), "status")
 	alias := loadStruct(t, filepath.Join(dir, "alias.yaml"))
-	return &fnv1.RunFunctionRequest{
-		Observed: &fnv1.State{
-			Composite: &fnv1.Resource{Resource: xr},
-			Resources: map[string]*fnv1.Resource{
-				keyName:   {Resource: loadStruct(t, filepath.Join(dir, "key.yaml"))},
-				aliasName: {Resource: alias},
-			},
+	r := crossplaneV2(&fnv1.RunFunctionRequest{Observed: &fnv1.State{
+		Composite: &fnv1.Resource{Resource: xr},
+		Resources: map[string]*fnv1.Resource{
+			keyName:   {Resource: loadStruct(t, filepath.Join(dir, "key.yaml"))},
+			aliasName: {Resource: alias},
 		},
-		RequiredResources: map[string]*fnv1.Resources{aliasesRequirement: {Items: []*fnv1.Resource{{Resource: alias}}}},
-	}
+	}})
+	r.RequiredResources[aliasesRequirement].Items = []*fnv1.Resource{{Resource: alias}}
+	return r
 }
 
 func TestProviderFailures(t *testing.T) {

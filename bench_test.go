@@ -122,7 +122,8 @@ observed:
         conditions:
         - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}
         - {type: Ready, status: "False", reason: Creating, lastTransitionTime: "2026-11-27T12:00:00Z"}
-`+noAliasesElsewhere)
+`)
+	crossplaneV2(r)
 	r.Input = shippedInput(tb)
 	return r
 }

@@ -81,13 +81,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// The Alias is composed only once Crossplane has answered which Aliases
 	// carry the claim's alias id; an Alias that exists stays desired.
 	target := Target{Namespace: xrNamespace}
-	labelled, answered, err := requiredAliases(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot read the Aliases Crossplane returned"))
-		return rsp, nil
-	}
+	labelled, answered := requiredAliases(req)
 	if len(errs) == 0 {
-		rsp.Requirements = aliasRequirements(claim, target)
+		rsp.Requirements = aliasRequirements(req, claim, target)
 		if answered {
 			errs = append(errs, CheckAliasOwner(claim, xrName, xrNamespace, observed.Alias, labelled)...)
 		}
@@ -142,33 +138,44 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 }
 
 // requiredAliases returns the Aliases Crossplane returned for
-// aliasRequirements, and whether it has answered at all.
-func requiredAliases(req *fnv1.RunFunctionRequest) ([]LabelledAlias, bool, error) {
-	rs, answered, err := request.GetRequiredResource(req, aliasesRequirement)
-	if err != nil || !answered {
-		return nil, false, err
+// aliasRequirements, and whether it has answered at all: in
+// required_resources, or, asked in extra_resources, there.
+func requiredAliases(req *fnv1.RunFunctionRequest) ([]LabelledAlias, bool) {
+	answer, answered := req.GetRequiredResources()[aliasesRequirement]
+	if !answered {
+		answer, answered = req.GetExtraResources()[aliasesRequirement] //nolint:staticcheck // Crossplane before v2.2 answers here.
 	}
-	objs := make([]map[string]any, 0, len(rs))
-	for _, r := range rs {
-		objs = append(objs, r.Resource.Object)
+	if !answered {
+		return nil, false
 	}
-	return ReadLabelledAliases(objs), true, nil
+	objs := make([]map[string]any, 0, len(answer.GetItems()))
+	for _, r := range answer.GetItems() {
+		objs = append(objs, r.GetResource().AsMap())
+	}
+	return ReadLabelledAliases(objs), true
 }
 
 // aliasRequirements asks Crossplane for the Aliases of the target's group,
-// in every namespace, that carry the claim's alias id.
-func aliasRequirements(c Claim, t Target) *fnv1.Requirements {
+// in every namespace, that carry the claim's alias id. A Crossplane that
+// advertises the required resources capability (v2.2 and later) is asked in
+// requirements.resources; an older one, which may know only
+// requirements.extra_resources (v1.15 to v1.20), there.
+func aliasRequirements(req *fnv1.RunFunctionRequest, c Claim, t Target) *fnv1.Requirements {
 	apiVersion := clusterAPIVersion
 	if t.Namespaced() {
 		apiVersion = namespacedAPIVersion
 	}
-	return &fnv1.Requirements{Resources: map[string]*fnv1.ResourceSelector{
+	selectors := map[string]*fnv1.ResourceSelector{
 		aliasesRequirement: {
 			ApiVersion: apiVersion,
 			Kind:       "Alias",
 			Match:      &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{aliasIDLabel: aliasID(c)}}},
 		},
-	}}
+	}
+	if request.HasCapability(req, fnv1.Capability_CAPABILITY_REQUIRED_RESOURCES) {
+		return &fnv1.Requirements{Resources: selectors}
+	}
+	return &fnv1.Requirements{ExtraResources: selectors} //nolint:staticcheck // For Crossplane before v2.2.
 }
 
 // setAvailability sets the KeyAvailable condition on the XR and its claim,

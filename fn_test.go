@@ -70,9 +70,24 @@ const (
             - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`
 )
 
-// noAliasesElsewhere is Crossplane's answer when no other Alias carries
-// the claim's alias id, as the function's last call of a reconcile gets it.
-const noAliasesElsewhere = "\nrequiredResources: {" + aliasesRequirement + ": {}}\n"
+// crossplaneV2 makes a request what Crossplane v2.4 sends with the
+// function's last call of a reconcile when no other Alias carries the
+// claim's alias id: its capabilities, and its answer to the function's
+// requirement.
+func crossplaneV2(r *fnv1.RunFunctionRequest) *fnv1.RunFunctionRequest {
+	if r.Meta == nil {
+		r.Meta = &fnv1.RequestMeta{}
+	}
+	r.Meta.Capabilities = []fnv1.Capability{
+		fnv1.Capability_CAPABILITY_CAPABILITIES,
+		fnv1.Capability_CAPABILITY_REQUIRED_RESOURCES,
+		fnv1.Capability_CAPABILITY_CREDENTIALS,
+		fnv1.Capability_CAPABILITY_CONDITIONS,
+		fnv1.Capability_CAPABILITY_REQUIRED_SCHEMAS,
+	}
+	r.RequiredResources = map[string]*fnv1.Resources{aliasesRequirement: {}}
+	return r
+}
 
 // deletedUserPolicy is the example claim's key policy as KMS returns it
 // once the role vault-server was deleted: its unique id in its place.
@@ -124,7 +139,7 @@ observed:
 	if input != "" {
 		y += "input:" + input + "\n"
 	}
-	return reqFromYAML(t, y+noAliasesElsewhere)
+	return crossplaneV2(reqFromYAML(t, y))
 }
 
 // indent moves a spec written at four spaces under an XR's spec.
@@ -273,7 +288,7 @@ func TestRunFunction(t *testing.T) {
 		},
 		"OrphanToDeleteWarnedNamespaced": {
 			reason: "A namespaced Key orphaned by its management policies, now to be deleted with its XR, gets the warning too.",
-			args: args{req: reqFromYAML(t, `
+			args: args{req: crossplaneV2(reqFromYAML(t, `
 observed:
   composite:
     resource:
@@ -289,7 +304,7 @@ observed:
         metadata: {name: vault-backend-k, namespace: vault}
         spec:
           managementPolicies: [Observe, Create, Update, LateInitialize]
-          forProvider: {region: eu-west-1}`+noAliasesElsewhere)},
+          forProvider: {region: eu-west-1}`))},
 		},
 		"OrphanToDeleteWarned": {
 			reason: "Turning an orphaned key into one deleted with its claim is allowed but said in a warning.",
@@ -346,7 +361,7 @@ observed:
 		},
 		"Namespaced": {
 			reason: "A namespaced XR gets namespaced kms.aws.m.upbound.io resources in its namespace, with management policies for Orphan and no connection details.",
-			args: args{req: reqFromYAML(t, `
+			args: args{req: crossplaneV2(reqFromYAML(t, `
 observed:
   composite:
     resource:
@@ -354,13 +369,22 @@ observed:
       kind: KmsBackend
       metadata: {name: vault-backend, namespace: vault}
       spec:`+indent(exampleSpec+`
-    deletionPolicy: Orphan`)+noAliasesElsewhere)},
+    deletionPolicy: Orphan`)))},
 		},
 		"AliasesNotYetAnswered": {
 			reason: "Until Crossplane answers which Aliases carry the claim's alias id, the function asks for them and composes only the Key.",
 			args: args{req: func() *fnv1.RunFunctionRequest {
 				r := req(t, exampleSpec, "", "")
 				r.RequiredResources = nil
+				return r
+			}()},
+		},
+		"AskedInExtraResources": {
+			reason: "A Crossplane that advertises no capabilities (before v2.2, v1 included) is asked in extra_resources, and its answer there is read.",
+			args: args{req: func() *fnv1.RunFunctionRequest {
+				r := req(t, exampleSpec, "", "")
+				r.Meta, r.RequiredResources = nil, nil
+				r.ExtraResources = map[string]*fnv1.Resources{aliasesRequirement: {}} //nolint:staticcheck // What Crossplane v1 sends.
 				return r
 			}()},
 		},

@@ -152,15 +152,10 @@ func fuzzRequest(spec, key, alias, input string, namespaced bool) *fnv1.RunFunct
 	}
 	xr, _ := structpb.NewStruct(map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": md})
 	xr.Fields["spec"] = sv
-	// Crossplane's answer that no other Alias has the claim's alias, as the
-	// last call of a reconcile gets it.
-	req := &fnv1.RunFunctionRequest{
-		Observed: &fnv1.State{
-			Composite: &fnv1.Resource{Resource: xr},
-			Resources: map[string]*fnv1.Resource{},
-		},
-		RequiredResources: map[string]*fnv1.Resources{aliasesRequirement: {}},
-	}
+	req := crossplaneV2(&fnv1.RunFunctionRequest{Observed: &fnv1.State{
+		Composite: &fnv1.Resource{Resource: xr},
+		Resources: map[string]*fnv1.Resource{},
+	}})
 	for name, text := range map[string]string{keyName: key, aliasName: alias} {
 		if v, ok := structValue([]byte(text)); ok && v.GetStructValue() != nil {
 			req.Observed.Resources[name] = &fnv1.Resource{Resource: v.GetStructValue()}
