@@ -97,8 +97,9 @@ const deletedUserPolicy = `{"Version":"2012-10-17","Statement":[` +
 	`{"Sid":"KeyUsers","Effect":"Allow","Principal":{"AWS":"AROAZ3EXAMPLE4UNIQUE7"},"Action":["kms:Decrypt","kms:DescribeKey","kms:Encrypt","kms:GenerateDataKey*","kms:ReEncrypt*"],"Resource":"*"}]}`
 
 // withAliases sets Crossplane's answer to the alias requirement: one Alias
-// for the example claim's alias, composed for the XR named composite.
-func withAliases(t *testing.T, r *fnv1.RunFunctionRequest, composite, created string) *fnv1.RunFunctionRequest {
+// for the example claim's alias, composed for the XR named composite and
+// created at 2026-11-20T09:00:00Z.
+func withAliases(t *testing.T, r *fnv1.RunFunctionRequest, composite string) *fnv1.RunFunctionRequest {
 	t.Helper()
 	c := Claim{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
 	other := reqFromYAML(t, `
@@ -110,7 +111,7 @@ requiredResources:
         kind: Alias
         metadata:
           name: `+composite+`-3f9a1c
-          creationTimestamp: "`+created+`"
+          creationTimestamp: "2026-11-20T09:00:00Z"
           labels: {crossplane.io/composite: `+composite+`, `+aliasIDLabel+`: `+aliasID(c)+`}
           annotations: {crossplane.io/external-name: vault-backend}
         spec:
@@ -398,23 +399,23 @@ observed:
 		},
 		"OwnAliasListed": {
 			reason: "The XR's own Alias carries the label too: it is not another owner.",
-			args:   args{req: withAliases(t, req(t, exampleSpec, observedKey+observedAlias, ""), "vault-backend", "2026-11-20T09:00:00Z")},
+			args:   args{req: withAliases(t, req(t, exampleSpec, observedKey+observedAlias, ""), "vault-backend")},
 		},
 		"AliasTaken": {
 			reason: "A claim whose alias another XR's Alias manages is refused, naming spec.aliasName and not the other claim; nothing is composed.",
-			args:   args{req: withAliases(t, req(t, exampleSpec, "", ""), "payments-x7k2p", "2026-11-20T09:00:00Z")},
+			args:   args{req: withAliases(t, req(t, exampleSpec, "", ""), "payments-x7k2p")},
 		},
 		"AliasTakenByYoungerAlias": {
 			reason: "Of two Aliases composed before either saw the other, the older one's XR keeps the alias.",
 			args: args{req: withAliases(t, req(t, exampleSpec, observedKey+strings.Replace(observedAlias,
 				"name: vault-backend-a\n", "name: vault-backend-a\n            creationTimestamp: \"2026-11-20T08:59:59Z\"\n", 1), ""),
-				"payments-x7k2p", "2026-11-20T09:00:00Z")},
+				"payments-x7k2p")},
 		},
 		"AliasTakenByOlderAlias": {
 			reason: "Of two Aliases composed before either saw the other, the younger one's XR is refused.",
 			args: args{req: withAliases(t, req(t, exampleSpec, observedKey+strings.Replace(observedAlias,
 				"name: vault-backend-a\n", "name: vault-backend-a\n            creationTimestamp: \"2026-11-20T09:00:01Z\"\n", 1), ""),
-				"payments-x7k2p", "2026-11-20T09:00:00Z")},
+				"payments-x7k2p")},
 		},
 		"DeletedPrincipal": {
 			reason: "A key policy in which KMS replaced a user's ARN with its unique id gets a warning naming the claim's field.",
