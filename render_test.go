@@ -25,14 +25,21 @@ import (
 // served as `crossplane render` expects: the path a user takes on a laptop.
 
 // crossplaneCLI returns the CLI's path: $CROSSPLANE, else bin/crossplane.
+// Under make test, which sets $CROSSPLANE and installs the pinned CLI
+// there, a missing CLI fails the test; under a plain go test ./..., where
+// bin/crossplane may not exist yet, the test is skipped, naming the target
+// that runs it.
 func crossplaneCLI(t *testing.T) string {
 	t.Helper()
-	cli := os.Getenv("CROSSPLANE")
-	if cli == "" {
+	cli, required := os.LookupEnv("CROSSPLANE")
+	if !required {
 		cli = filepath.Join("bin", "crossplane")
 	}
 	if _, err := os.Stat(cli); err != nil {
-		t.Fatalf("the Crossplane CLI is missing at %s: run `make test`, which installs it (%v)", cli, err)
+		if !required {
+			t.Skipf("the Crossplane CLI is not installed at %s: make test installs it and runs this test (%v)", cli, err)
+		}
+		t.Fatalf("the Crossplane CLI is missing at %s, where $CROSSPLANE names it: run make test, which installs it (%v)", cli, err)
 	}
 	return cli
 }
