@@ -41,13 +41,7 @@ type Availability struct {
 // a resource the provider has not reported on yet, or an Alias waiting for
 // its Key's id, is still Creating.
 func KeyAvailability(o Observed) Availability {
-	var key, alias Conditions
-	if o.Key != nil {
-		key = o.Key.Conditions
-	}
-	if o.Alias != nil {
-		alias = o.Alias.Conditions
-	}
+	key, alias := o.conditions()
 	if msg := providerError(key); msg != "" {
 		return Availability{Reason: reasonProviderError, Message: "key: " + msg}
 	}

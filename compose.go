@@ -36,6 +36,15 @@ type Target struct {
 // Namespaced reports whether the XR is a Crossplane v2 namespaced XR.
 func (t Target) Namespaced() bool { return t.Namespace != "" }
 
+// apiVersion is the API version of provider-aws' KMS resources for the
+// target.
+func (t Target) apiVersion() string {
+	if t.Namespaced() {
+		return namespacedAPIVersion
+	}
+	return clusterAPIVersion
+}
+
 // The Key and the Alias are written as the objects the response carries,
 // field by field, rather than as provider-aws' Go types converted through
 // JSON: that conversion cost more than the rest of the function, and
@@ -70,11 +79,12 @@ func DesiredKey(c Claim, policy string, t Target) *structpb.Struct {
 	return managed(c, t, "Key", nil, nil, fp)
 }
 
-// DesiredAlias returns the KMS Alias for a claim. Until the Key's id is
+// DesiredAlias returns the KMS Alias for a claim, labelled with its alias
+// id (aliasID). Until the Key's id is
 // observed the Alias selects the Key composed for the same XR; then it names
 // the id, so that the Alias never depends on a selector that could match
 // another key.
-func DesiredAlias(c Claim, keyID string, t Target) *structpb.Struct {
+func DesiredAlias(c Claim, id, keyID string, t Target) *structpb.Struct {
 	fp := fields{"region": text(c.Region)}
 	if keyID != "" {
 		fp["targetKeyId"] = text(keyID)
@@ -83,7 +93,7 @@ func DesiredAlias(c Claim, keyID string, t Target) *structpb.Struct {
 	}
 	// provider-aws adds the alias/ prefix to the external name.
 	annotations := fields{meta.AnnotationKeyExternalName: text(c.AliasName)}
-	labels := fields{aliasIDLabel: text(aliasID(c))}
+	labels := fields{aliasIDLabel: text(id)}
 	return managed(c, t, "Alias", annotations, labels, fp)
 }
 
@@ -99,12 +109,11 @@ func managed(c Claim, t Target, kind string, annotations, labels, forProvider fi
 	if labels != nil {
 		md["labels"] = labels.value()
 	}
+	obj["apiVersion"] = text(t.apiVersion())
 	if !t.Namespaced() {
-		obj["apiVersion"] = text(clusterAPIVersion)
 		spec["deletionPolicy"] = text(c.DeletionPolicy)
 		spec["providerConfigRef"] = fields{"name": text(c.ProviderConfigName)}.value()
 	} else {
-		obj["apiVersion"] = text(namespacedAPIVersion)
 		md["namespace"] = text(t.Namespace)
 		spec["providerConfigRef"] = fields{"kind": text(namespacedProviderConfigKind), "name": text(c.ProviderConfigName)}.value()
 		// A namespaced managed resource has no deletionPolicy: what its

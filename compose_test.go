@@ -49,7 +49,7 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 					if diff := cmp.Diff(viaProviderTypes(t, providerKey(c, policy, target)), DesiredKey(c, policy, target), protocmp.Transform()); diff != "" {
 						t.Errorf("DesiredKey: -provider-aws' types, +function:\n%s", diff)
 					}
-					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, keyID, target)), DesiredAlias(c, keyID, target), protocmp.Transform()); diff != "" {
+					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, keyID, target)), DesiredAlias(c, aliasID(c), keyID, target), protocmp.Transform()); diff != "" {
 						t.Errorf("DesiredAlias: -provider-aws' types, +function:\n%s", diff)
 					}
 				})

@@ -81,9 +81,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// The Alias is composed only once Crossplane has answered which Aliases
 	// carry the claim's alias id; an Alias that exists stays desired.
 	target := Target{Namespace: xrNamespace}
+	id := aliasID(claim)
 	labelled, answered := requiredAliases(req)
 	if len(errs) == 0 {
-		rsp.Requirements = aliasRequirements(req, claim, target)
+		rsp.Requirements = aliasRequirements(req, id, target)
 		if answered {
 			errs = append(errs, CheckAliasOwner(claim, xrName, xrNamespace, observed.Alias, labelled)...)
 		}
@@ -102,7 +103,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		// it was. (Crossplane marks a condition a refusal leaves out as
 		// Unknown.)
 		if observed.Key != nil || observed.Alias != nil {
-			setAvailability(rsp, KeyAvailability(observed), xrCondition(xr, conditionKeyAvailable))
+			setAvailability(rsp, observed, xr)
 		}
 		return invalid(rsp, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
 	}
@@ -117,9 +118,10 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if rsp.Desired.Resources == nil {
 		rsp.Desired.Resources = map[string]*fnv1.Resource{}
 	}
-	rsp.Desired.Resources[keyName] = desired(DesiredKey(claim, policy, target), observed.Key != nil && observed.Key.Ready)
+	keyConditions, aliasConditions := observed.conditions()
+	rsp.Desired.Resources[keyName] = desired(DesiredKey(claim, policy, target), keyConditions.True(conditionReady))
 	if answered || observed.Alias != nil {
-		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(claim, observed.KeyID(), target), observed.Alias != nil && observed.Alias.Ready)
+		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(claim, id, observed.KeyID(), target), aliasConditions.True(conditionReady))
 	}
 
 	status := ComputeStatus(claim, observed)
@@ -132,7 +134,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
-	setAvailability(rsp, KeyAvailability(observed), xrCondition(xr, conditionKeyAvailable))
+	setAvailability(rsp, observed, xr)
 	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
 	return rsp, nil
 }
@@ -156,20 +158,16 @@ func requiredAliases(req *fnv1.RunFunctionRequest) ([]LabelledAlias, bool) {
 }
 
 // aliasRequirements asks Crossplane for the Aliases of the target's group,
-// in every namespace, that carry the claim's alias id. A Crossplane that
+// in every namespace, that carry the alias id. A Crossplane that
 // advertises the required resources capability (v2.2 and later) is asked in
 // requirements.resources; an older one, which may know only
 // requirements.extra_resources (v1.15 to v1.20), there.
-func aliasRequirements(req *fnv1.RunFunctionRequest, c Claim, t Target) *fnv1.Requirements {
-	apiVersion := clusterAPIVersion
-	if t.Namespaced() {
-		apiVersion = namespacedAPIVersion
-	}
+func aliasRequirements(req *fnv1.RunFunctionRequest, id string, t Target) *fnv1.Requirements {
 	selectors := map[string]*fnv1.ResourceSelector{
 		aliasesRequirement: {
-			ApiVersion: apiVersion,
+			ApiVersion: t.apiVersion(),
 			Kind:       "Alias",
-			Match:      &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{aliasIDLabel: aliasID(c)}}},
+			Match:      &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{aliasIDLabel: id}}},
 		},
 	}
 	if request.HasCapability(req, fnv1.Capability_CAPABILITY_REQUIRED_RESOURCES) {
@@ -179,30 +177,24 @@ func aliasRequirements(req *fnv1.RunFunctionRequest, c Claim, t Target) *fnv1.Re
 }
 
 // setAvailability sets the KeyAvailable condition on the XR and its claim,
-// and, when it turns to ProviderError or the error changes, a warning event
-// with the same text: an event, unlike a condition, is listed with its time
-// by kubectl describe.
-func setAvailability(rsp *fnv1.RunFunctionResponse, a Availability, previous Condition) {
+// and, when it turns to ProviderError or the error changes from the one the
+// observed XR carries, a warning event with the same text: an event, unlike
+// a condition, is listed with its time by kubectl describe.
+func setAvailability(rsp *fnv1.RunFunctionResponse, o Observed, xr map[string]*structpb.Value) {
+	a := KeyAvailability(o)
 	if a.Available {
 		response.ConditionTrue(rsp, conditionKeyAvailable, a.Reason).TargetCompositeAndClaim()
 		return
 	}
 	response.ConditionFalse(rsp, conditionKeyAvailable, a.Reason).WithMessage(a.Message).TargetCompositeAndClaim()
-	if a.Reason == reasonProviderError && (previous.Reason != a.Reason || previous.Message != a.Message) {
+	if a.Reason != reasonProviderError {
+		return
+	}
+	// Of the observed XR only its conditions are converted.
+	previous := readConditions(map[string]any{"status": xr["status"].GetStructValue().AsMap()})[conditionKeyAvailable]
+	if previous.Reason != a.Reason || previous.Message != a.Message {
 		response.Warning(rsp, errors.New(a.Message)).WithReason(a.Reason).TargetCompositeAndClaim()
 	}
-}
-
-// xrCondition returns the observed XR's condition of type t, as the
-// function set it on the previous reconcile.
-func xrCondition(xr map[string]*structpb.Value, t string) Condition {
-	for _, v := range xr["status"].GetStructValue().GetFields()["conditions"].GetListValue().GetValues() {
-		c := v.GetStructValue().GetFields()
-		if c["type"].GetStringValue() == t {
-			return Condition{Status: c["status"].GetStringValue(), Reason: c["reason"].GetStringValue(), Message: c["message"].GetStringValue()}
-		}
-	}
-	return Condition{}
 }
 
 // getInput decodes the function's input, refusing fields it does not know.

@@ -32,7 +32,6 @@ type ObservedKey struct {
 	// Policy is the key policy as KMS returned it.
 	Policy string
 
-	Ready      bool
 	Conditions Conditions
 }
 
@@ -47,7 +46,6 @@ type ObservedAlias struct {
 	// that claim one AWS alias.
 	Created string
 
-	Ready      bool
 	Conditions Conditions
 }
 
@@ -83,7 +81,6 @@ func ReadObserved(objs map[string]map[string]any) Observed {
 			Policy:             str(k, "status", "atProvider", "policy"),
 			Conditions:         readConditions(k),
 		}
-		o.Key.Ready = o.Key.Conditions.True(conditionReady)
 		if b, ok, err := unstructured.NestedBool(k, "status", "atProvider", "enableKeyRotation"); ok && err == nil {
 			o.Key.RotationEnabled = &b
 		}
@@ -101,9 +98,20 @@ func ReadObserved(objs map[string]map[string]any) Observed {
 			Created:    str(a, "metadata", "creationTimestamp"),
 			Conditions: readConditions(a),
 		}
-		o.Alias.Ready = o.Alias.Conditions.True(conditionReady)
 	}
 	return o
+}
+
+// conditions returns the Key's and the Alias's conditions, nil for one that
+// does not exist.
+func (o Observed) conditions() (key, alias Conditions) {
+	if o.Key != nil {
+		key = o.Key.Conditions
+	}
+	if o.Alias != nil {
+		alias = o.Alias.Conditions
+	}
+	return key, alias
 }
 
 // KeyID is the observed key's id, or empty while it is unknown.

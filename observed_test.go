@@ -47,7 +47,6 @@ status:
 			want: Observed{
 				Key: &ObservedKey{
 					Region: "eu-west-1", ProviderConfigName: "aws-prod", KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30), Policy: "{}",
-					Ready:      true,
 					Conditions: Conditions{"Ready": {Status: "True"}, "Synced": {Status: "False", Reason: "ReconcileError", Message: "denied"}},
 				},
 				Alias: &ObservedAlias{Name: "app", ARN: "arn:a", Created: "2026-11-20T09:00:00Z", Conditions: Conditions{"Ready": {Status: "False"}}},

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,6 +124,22 @@ func events(ctx context.Context, ns, kind, name string) ([]string, error) {
 		}
 	}
 	return msgs, nil
+}
+
+// claimEvent waits for an event on the claim (type, reason and message,
+// as events lists them) that matches.
+func claimEvent(t *testing.T, ns, name, what string, match func(string) bool) {
+	t.Helper()
+	eventually(t, what+" on the claim", func() error {
+		evs, err := events(t.Context(), ns, "KmsBackend", name)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(evs, match) {
+			return nil
+		}
+		return fmt.Errorf("no %s among %q", what, evs)
+	})
 }
 
 // onlyOne returns the one object of a kind composed for a namespaced XR,

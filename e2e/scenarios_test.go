@@ -193,17 +193,8 @@ func TestFunctionRefusesClaim(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "a warning event on the claim", func() error {
-		evs, err := events(ctx, ns, "KmsBackend", "payments")
-		if err != nil {
-			return err
-		}
-		for _, e := range evs {
-			if strings.HasPrefix(e, "Warning") && strings.Contains(e, field) {
-				return nil
-			}
-		}
-		return fmt.Errorf("no warning naming the field among %q", evs)
+	claimEvent(t, ns, "payments", "a warning naming the field", func(e string) bool {
+		return strings.HasPrefix(e, "Warning") && strings.Contains(e, field)
 	})
 	keys, aliases, err := composed(ctx, ns, "payments")
 	if err != nil {
@@ -557,17 +548,8 @@ func TestProviderFailureShowsOnClaim(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "a ProviderError warning event on the claim", func() error {
-		evs, err := events(ctx, ns, "KmsBackend", "denied")
-		if err != nil {
-			return err
-		}
-		for _, e := range evs {
-			if e == "Warning "+reasonProviderError+": "+want {
-				return nil
-			}
-		}
-		return fmt.Errorf("no ProviderError warning among %q", evs)
+	claimEvent(t, ns, "denied", "a ProviderError warning", func(e string) bool {
+		return e == "Warning "+reasonProviderError+": "+want
 	})
 
 	// The provider reports the failure again with another request id, and
