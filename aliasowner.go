@@ -21,18 +21,20 @@ const (
 	aliasIDLabel = "kms.example.org/alias-id"
 	// aliasesRequirement names the required resources the function asks
 	// Crossplane for: the Aliases labelled with the claim's aliasID.
-	aliasesRequirement = "aliases-with-this-name"
+	aliasesRequirement = "aliases"
 	// compositeLabel is the label Crossplane sets on each composed resource
 	// to the name of its XR.
 	compositeLabel = "crossplane.io/composite"
 )
 
-// aliasID identifies the AWS alias a claim manages within one flavour: a
-// label value (40 hexadecimal digits) from the provider config's name, the
-// region and the alias name, which no label could hold as they are.
+// aliasID identifies the AWS alias a claim manages within one flavour: the
+// first 63 hexadecimal digits (a label value's limit) of the SHA-256 of
+// <provider config>/<region>/<alias name>, which no label could hold as
+// they are. Neither a provider config's name nor a region holds a slash, so
+// the three parts cannot run into each other.
 func aliasID(c Claim) string {
-	h := sha256.Sum256([]byte(c.ProviderConfigName + "\x00" + c.Region + "\x00" + c.AliasName))
-	return hex.EncodeToString(h[:20])
+	h := sha256.Sum256([]byte(c.ProviderConfigName + "/" + c.Region + "/" + c.AliasName))
+	return hex.EncodeToString(h[:])[:63]
 }
 
 // LabelledAlias is an Alias carrying a claim's aliasID, as Crossplane

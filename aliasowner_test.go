@@ -72,15 +72,15 @@ func TestCheckAliasOwner(t *testing.T) {
 func TestAliasID(t *testing.T) {
 	c := Claim{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
 	id := aliasID(c)
-	if len(id) != 40 {
-		t.Errorf("aliasID: want 40 hexadecimal digits, a valid label value, got %q", id)
+	if len(id) != 63 {
+		t.Errorf("aliasID: want 63 hexadecimal digits, the longest label value, got %q", id)
 	}
 	for _, other := range []Claim{
 		{AliasName: "vault-backend", Region: "eu-west-2", ProviderConfigName: "default"},
 		{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "aws-prod"},
 		{AliasName: "vault-backend-2", Region: "eu-west-1", ProviderConfigName: "default"},
 		// The separator keeps the parts apart.
-		{AliasName: "1\x00vault-backend", Region: "eu-west", ProviderConfigName: "default"},
+		{AliasName: "1/vault-backend", Region: "eu-west", ProviderConfigName: "default"},
 	} {
 		if aliasID(other) == id {
 			t.Errorf("aliasID(%+v) equals the id of %+v", other, c)
