@@ -2,11 +2,22 @@ package main
 
 import (
 	"testing"
+	"time"
 )
 
+// at returns the RFC 3339 time s, as the API server writes creation times.
+func at(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
 func TestCheckAliasOwner(t *testing.T) {
-	c := Claim{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
-	other := LabelledAlias{Name: "payments-x7k2p-3f9a1c", Composite: "payments-x7k2p", Created: "2026-11-20T09:00:00Z"}
+	c := Backend{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	other := LabelledAlias{Name: "payments-x7k2p-3f9a1c", Composite: "payments-x7k2p", Created: at(t, "2026-11-20T09:00:00Z")}
 	cases := map[string]struct {
 		reason    string
 		namespace string
@@ -34,12 +45,12 @@ func TestCheckAliasOwner(t *testing.T) {
 		},
 		"OursOlder": {
 			reason:   "Ours was created first: the other XR is the one refused.",
-			ours:     &ObservedAlias{Created: "2026-11-20T08:59:59Z"},
+			ours:     &ObservedAlias{Created: at(t, "2026-11-20T08:59:59Z")},
 			labelled: []LabelledAlias{other},
 		},
 		"OursYounger": {
 			reason:   "Ours was created after the other: refused.",
-			ours:     &ObservedAlias{Created: "2026-11-20T09:00:01Z"},
+			ours:     &ObservedAlias{Created: at(t, "2026-11-20T09:00:01Z")},
 			labelled: []LabelledAlias{other},
 			refused:  true,
 		},
@@ -69,21 +80,21 @@ func TestCheckAliasOwner(t *testing.T) {
 	}
 }
 
-func TestAliasID(t *testing.T) {
-	c := Claim{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
-	id := aliasID(c)
+func TestBackendAliasID(t *testing.T) {
+	c := Backend{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	id := c.AliasID()
 	if len(id) != 63 {
-		t.Errorf("aliasID: want 63 hexadecimal digits, the longest label value, got %q", id)
+		t.Errorf("AliasID: want 63 hexadecimal digits, the longest label value, got %q", id)
 	}
-	for _, other := range []Claim{
+	for _, other := range []Backend{
 		{AliasName: "vault-backend", Region: "eu-west-2", ProviderConfigName: "default"},
 		{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "aws-prod"},
 		{AliasName: "vault-backend-2", Region: "eu-west-1", ProviderConfigName: "default"},
 		// The separator keeps the parts apart.
 		{AliasName: "1/vault-backend", Region: "eu-west", ProviderConfigName: "default"},
 	} {
-		if aliasID(other) == id {
-			t.Errorf("aliasID(%+v) equals the id of %+v", other, c)
+		if other.AliasID() == id {
+			t.Errorf("AliasID of %+v equals the id of %+v", other, c)
 		}
 	}
 }

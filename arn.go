@@ -34,18 +34,10 @@ type Principal struct {
 // returns a message that says what is wrong with anything else: groups,
 // wildcards, other services, malformed strings.
 func ParsePrincipal(s string) (Principal, string) {
-	// arn:partition:service:region:account:resource; the resource may hold
-	// no colon for IAM, so exactly six parts. Cut rather than Split: this
-	// runs for every principal of every claim, and Cut allocates nothing.
-	var parts [6]string
-	rest, ok := s, true
-	for i := range len(parts) - 1 {
-		if parts[i], rest, ok = strings.Cut(rest, ":"); !ok {
-			break
-		}
-	}
-	parts[5] = rest
-	if !ok || strings.Contains(rest, ":") || parts[0] != "arn" {
+	// arn:partition:service:region:account:resource, where an IAM resource
+	// holds no colon.
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 || parts[0] != "arn" {
 		return Principal{}, "must be an IAM ARN like arn:aws:iam::123456789012:role/name"
 	}
 	partition, service, region, account, res := parts[1], parts[2], parts[3], parts[4], parts[5]
@@ -53,7 +45,7 @@ func ParsePrincipal(s string) (Principal, string) {
 	case !partitions[partition]:
 		return Principal{}, "partition must be one of aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc"
 	case service != "iam":
-		return Principal{}, "must be an IAM ARN (service iam), not " + quote(service)
+		return Principal{}, `must be an IAM ARN (service iam), not "` + shown(service) + `"`
 	case region != "":
 		return Principal{}, "IAM ARNs have no region"
 	case !IsAccountID(account):
@@ -65,19 +57,8 @@ func ParsePrincipal(s string) (Principal, string) {
 	return Principal{Partition: partition, Account: account}, ""
 }
 
-// IsAccountID reports whether s is a 12-digit AWS account id.
-func IsAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := range len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
+// checkIAMResource checks the resource part of an ARN: root, or a user or
+// role with an optional path.
 func checkIAMResource(res string) string {
 	if res == "root" {
 		return ""
@@ -115,35 +96,16 @@ func checkIAMResource(res string) string {
 	return ""
 }
 
+// isIAMName reports whether s is a valid IAM user or role name or path
+// segment: ASCII letters, digits and +=,.@_-.
 func isIAMName(s string) bool {
 	if s == "" {
 		return false
 	}
-	for i := range len(s) {
-		if !iamNameBytes[s[i]] {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@_-", r)) {
 			return false
 		}
 	}
 	return true
-}
-
-// iamNameBytes are the bytes IAM allows in user and role names and path
-// segments: a table, because every byte of every ARN of every claim is
-// checked.
-var iamNameBytes = func() (t [256]bool) {
-	for c := range t {
-		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("+=,.@_-", byte(c)) >= 0
-	}
-	return t
-}()
-
-func quote(s string) string { return `"` + truncate(s) + `"` }
-
-// truncate keeps a user's string short enough to quote in a message.
-func truncate(s string) string {
-	const maxQuoted = 64
-	if len(s) > maxQuoted {
-		return strings.ToValidUTF8(s[:maxQuoted], "") + "…"
-	}
-	return s
 }

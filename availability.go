@@ -16,16 +16,16 @@ const (
 	reasonProviderError   = "ProviderError"
 )
 
-// Condition types that provider-aws sets on its managed resources. Upjet
-// reports a failed asynchronous create or update in LastAsyncOperation.
+// What the provider's conditions say that is not a failure: a paused
+// resource, and an Alias waiting for its Key's id.
 const (
-	conditionReady          = "Ready"
-	conditionSynced         = "Synced"
-	conditionLastAsync      = "LastAsyncOperation"
 	reasonReconcilePaused   = "ReconcilePaused"
-	maxAvailabilityMessage  = 512
 	waitingForReferencedKey = "referenced resource may not yet be ready"
 )
+
+// maxAvailabilityMessage bounds the provider's words that a condition and
+// an event repeat.
+const maxAvailabilityMessage = 512
 
 // Availability is the KeyAvailable condition: True once the Key and the
 // Alias are both Ready and Synced.

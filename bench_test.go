@@ -478,8 +478,9 @@ func (s *benchServer) sampleAnon() func() int64 {
 // path=pipeline runs the steps that depend on the principals as pure
 // functions, from the decoded spec to the desired Key: ParseSpec, Resolve,
 // KeyPolicy, Marshal, CheckPolicySize and the conversion of the Key for the
-// response, as RunFunction does them. It goes up to 1,000 principals, whose policy is over the KMS
-// limit: RunFunction refuses that claim, but the work is done all the same.
+// response, as RunFunction does them. It goes up to 1,000 principals, whose
+// policy is over the KMS limit: RunFunction refuses that claim, but the work
+// is done all the same.
 // path=RunFunction is the whole function in-process, up to 100 principals,
 // the most whose policy is valid.
 func BenchmarkPrincipals(b *testing.B) {
@@ -487,7 +488,7 @@ func BenchmarkPrincipals(b *testing.B) {
 	for _, n := range []int{1, 10, 100, 1000} {
 		principals := arns("apps/app", n)
 		r := benchRequest(b, specWith(principals, principals))
-		spec := r.GetObserved().GetComposite().GetResource().GetFields()["spec"].GetStructValue().GetFields()
+		spec := r.GetObserved().GetComposite().GetResource().GetFields()["spec"].GetStructValue().AsMap()
 		b.Run(fmt.Sprintf("path=pipeline/principals=%d", n), func(b *testing.B) {
 			perPrincipal(b, n, func() {
 				raw, _ := ParseSpec(spec)
@@ -497,7 +498,7 @@ func BenchmarkPrincipals(b *testing.B) {
 					b.Fatal(err)
 				}
 				_ = CheckPolicySize(policy)
-				_ = desired(DesiredKey(c, policy, Target{}), false)
+				_ = desired(DesiredKey(c, policy, Scope{}), false)
 			})
 		})
 		if n > 100 {

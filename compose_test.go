@@ -29,7 +29,7 @@ import (
 // every field name, type and omission must be the provider's. Each claim
 // below takes a different branch of DesiredKey, DesiredAlias or managed.
 func TestDesiredIsProviderAWS(t *testing.T) {
-	claims := map[string]Claim{
+	claims := map[string]Backend{
 		"Minimal": {
 			AliasName: "app", DeletionWindowInDays: 30, Region: "eu-west-1",
 			ProviderConfigName: "default", DeletionPolicy: deletionPolicyDelete,
@@ -43,13 +43,13 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 	}
 	const policy = `{"Version":"2012-10-17","Statement":[]}`
 	for name, c := range claims {
-		for _, target := range []Target{{}, {Namespace: "vault"}} {
+		for _, target := range []Scope{{}, {Namespace: "vault"}} {
 			for _, keyID := range []string{"", "1234abcd-12ab-34cd-56ef-1234567890ab"} {
 				t.Run(fmt.Sprintf("%s/namespaced=%t/keyID=%t", name, target.Namespaced(), keyID != ""), func(t *testing.T) {
 					if diff := cmp.Diff(viaProviderTypes(t, providerKey(c, policy, target)), DesiredKey(c, policy, target), protocmp.Transform()); diff != "" {
 						t.Errorf("DesiredKey: -provider-aws' types, +function:\n%s", diff)
 					}
-					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, keyID, target)), DesiredAlias(c, aliasID(c), keyID, target), protocmp.Transform()); diff != "" {
+					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, keyID, target)), DesiredAlias(c, keyID, target), protocmp.Transform()); diff != "" {
 						t.Errorf("DesiredAlias: -provider-aws' types, +function:\n%s", diff)
 					}
 				})
@@ -75,7 +75,7 @@ func viaProviderTypes(t *testing.T, obj runtime.Object) *structpb.Struct {
 }
 
 // providerKey is DesiredKey written with provider-aws' types.
-func providerKey(c Claim, policy string, t Target) runtime.Object {
+func providerKey(c Backend, policy string, t Scope) runtime.Object {
 	fp := kmsv1.KeyParameters{
 		Description:          ptr.To(c.Description),
 		DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
@@ -117,11 +117,11 @@ func providerKey(c Claim, policy string, t Target) runtime.Object {
 }
 
 // providerAlias is DesiredAlias written with provider-aws' types.
-func providerAlias(c Claim, keyID string, t Target) runtime.Object {
+func providerAlias(c Backend, keyID string, t Scope) runtime.Object {
 	om := metav1.ObjectMeta{
 		Namespace:   t.Namespace,
 		Annotations: map[string]string{meta.AnnotationKeyExternalName: c.AliasName},
-		Labels:      map[string]string{aliasIDLabel: aliasID(c)},
+		Labels:      map[string]string{aliasIDLabel: c.AliasID()},
 	}
 	var id *string
 	if keyID != "" {
@@ -149,14 +149,14 @@ func providerAlias(c Claim, keyID string, t Target) runtime.Object {
 	}
 }
 
-func providerClusterSpec(c Claim) xpv1.ResourceSpec {
+func providerClusterSpec(c Backend) xpv1.ResourceSpec {
 	return xpv1.ResourceSpec{
 		ProviderConfigReference: &xpv1.Reference{Name: c.ProviderConfigName},
 		DeletionPolicy:          xpv1.DeletionPolicy(c.DeletionPolicy),
 	}
 }
 
-func providerNamespacedSpec(c Claim) xpv2.ManagedResourceSpec {
+func providerNamespacedSpec(c Backend) xpv2.ManagedResourceSpec {
 	s := xpv2.ManagedResourceSpec{
 		ProviderConfigReference: &common.ProviderConfigReference{Kind: namespacedProviderConfigKind, Name: c.ProviderConfigName},
 	}

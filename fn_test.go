@@ -101,7 +101,7 @@ const deletedUserPolicy = `{"Version":"2012-10-17","Statement":[` +
 // created at 2026-11-20T09:00:00Z.
 func withAliases(t *testing.T, r *fnv1.RunFunctionRequest, composite string) *fnv1.RunFunctionRequest {
 	t.Helper()
-	c := Claim{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	c := Backend{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
 	other := reqFromYAML(t, `
 requiredResources:
   `+aliasesRequirement+`:
@@ -112,7 +112,7 @@ requiredResources:
         metadata:
           name: `+composite+`-3f9a1c
           creationTimestamp: "2026-11-20T09:00:00Z"
-          labels: {crossplane.io/composite: `+composite+`, `+aliasIDLabel+`: `+aliasID(c)+`}
+          labels: {crossplane.io/composite: `+composite+`, `+aliasIDLabel+`: `+c.AliasID()+`}
           annotations: {crossplane.io/external-name: vault-backend}
         spec:
           forProvider: {region: eu-west-1, targetKeyId: 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}`)
@@ -556,71 +556,5 @@ func checkRefusal(t *testing.T, rsp *fnv1.RunFunctionResponse) {
 	}
 	if len(rsp.GetDesired().GetResources()) > 0 {
 		t.Errorf("a refusal must compose nothing new, got %d desired resources", len(rsp.GetDesired().GetResources()))
-	}
-}
-
-func TestSetDesiredXR(t *testing.T) {
-	type args struct {
-		desired string
-		status  map[string]any
-		details map[string][]byte
-	}
-	type want struct {
-		desired string
-		err     bool
-	}
-	cases := map[string]struct {
-		reason string
-		args   args
-		want   want
-	}{
-		"NothingDesiredYet": {
-			reason: "The first step of a pipeline creates the desired XR with its status.",
-			args:   args{status: map[string]any{"kmsKeyId": "k", "kmsKeyRotationEnabled": true, "kmsKeyDeletionWindow": int64(30)}, details: map[string][]byte{"kmsKeyId": []byte("k")}},
-			want:   want{desired: `{composite: {resource: {status: {kmsKeyId: k, kmsKeyRotationEnabled: true, kmsKeyDeletionWindow: 30}}, connectionDetails: {kmsKeyId: aw==}}}`},
-		},
-		"KeepsEarlierSteps": {
-			reason: "Status fields and connection details of earlier steps stay; readiness is left to Crossplane, as the SDK does.",
-			args: args{
-				desired: `{composite: {resource: {spec: {a: 1}, status: {other: x}}, connectionDetails: {other: eA==}, ready: READY_TRUE}}`,
-				status:  map[string]any{"kmsKeyAliasName": "alias/app"},
-			},
-			want: want{desired: `{composite: {resource: {spec: {a: 1}, status: {other: x, kmsKeyAliasName: alias/app}}, connectionDetails: {other: eA==}}}`},
-		},
-		"NullStatus": {
-			reason: "A null status is replaced.",
-			args:   args{desired: `{composite: {resource: {status: null}}}`, status: map[string]any{"kmsKeyAliasName": "alias/app"}},
-			want:   want{desired: `{composite: {resource: {status: {kmsKeyAliasName: alias/app}}}}`},
-		},
-		"StatusNotAnObject": {
-			reason: "A status that is not an object cannot take fields.",
-			args:   args{desired: `{composite: {resource: {status: [1]}}}`, status: map[string]any{"kmsKeyAliasName": "alias/app"}},
-			want:   want{err: true},
-		},
-	}
-	state := func(t *testing.T, y string) *fnv1.State {
-		t.Helper()
-		if y == "" {
-			return nil
-		}
-		return reqFromYAML(t, "desired: "+y).GetDesired()
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) {
-			rsp := &fnv1.RunFunctionResponse{Desired: state(t, tc.args.desired)}
-			err := setDesiredXR(rsp, tc.args.status, tc.args.details)
-			if tc.want.err {
-				if err == nil {
-					t.Errorf("%s\nsetDesiredXR(...): want an error, got none", tc.reason)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("%s\nsetDesiredXR(...): %v", tc.reason, err)
-			}
-			if diff := cmp.Diff(state(t, tc.want.desired), rsp.GetDesired(), protocmp.Transform()); diff != "" {
-				t.Errorf("%s\nsetDesiredXR(...): -want, +got:\n%s", tc.reason, diff)
-			}
-		})
 	}
 }

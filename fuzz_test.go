@@ -14,6 +14,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/resource/composed"
 
 	kmsv1 "github.com/upbound/provider-aws/v2/apis/cluster/kms/v1beta1"
 	kmsm "github.com/upbound/provider-aws/v2/apis/namespaced/kms/v1beta1"
@@ -22,9 +23,10 @@ import (
 // The fuzz targets' seed corpora live in testdata/fuzz/<target>/, where
 // `go test` runs them as ordinary tests; `make fuzz` explores from them.
 
-// maxMessageBytes bounds what one result or condition message may hold
-// whatever the input: maxReported problems, each quoting values truncate()d.
-const maxMessageBytes = 16 << 10
+// maxProblemBytes bounds one problem's message whatever the input: at most
+// three quoted values, each at most maxShown characters of at most 4 bytes,
+// and the words around them.
+const maxProblemBytes = 3*maxShown*4 + 1024
 
 // FuzzParsePrincipal checks that any string parses as a valid principal, with
 // the partition and account it names, or is refused with a short message.
@@ -60,7 +62,7 @@ func FuzzParseSpec(f *testing.F) {
 		if !ok {
 			return
 		}
-		raw, errs := ParseSpec(v.GetStructValue().GetFields())
+		raw, errs := ParseSpec(v.GetStructValue().AsMap())
 		c, _, rerrs := Resolve(raw, defaultSettings())
 		errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 		errs = append(errs, CheckReplacement(c, Observed{})...)
@@ -68,7 +70,7 @@ func FuzzParseSpec(f *testing.F) {
 			if !strings.HasPrefix(e.Field, "spec") {
 				t.Errorf("error outside spec: %v", e)
 			}
-			if len(e.Error()) > 1024 {
+			if len(e.Error()) > maxProblemBytes {
 				t.Errorf("error of %d bytes: %.200s…", len(e.Error()), e.Error())
 			}
 		}
@@ -226,7 +228,7 @@ func checkComposed(t *testing.T, req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunc
 		if r, _, _ := unstructured.NestedString(ok, "spec", "forProvider", "region"); r != "" && r != *region {
 			t.Errorf("the observed Key in %s would be replaced by one in %s", r, *region)
 		}
-		if isOrphan(ok) && !isOrphan(k) && !warned(rsp, "spec.deletionPolicy: changes from Orphan to Delete") {
+		if isOrphan(asComposed(ok)) && !isOrphan(asComposed(k)) && !warned(rsp, "spec.deletionPolicy: changes from Orphan to Delete") {
 			t.Errorf("the observed Key is orphaned, the desired one is not, and no warning says so")
 		}
 	}
@@ -280,4 +282,9 @@ func checkKeyPolicy(t *testing.T, d PolicyDocument) {
 	if len(p) > maxPolicyBytes && len(CheckPolicySize(p)) == 0 {
 		t.Errorf("policy of %d bytes is not refused", len(p))
 	}
+}
+
+// asComposed wraps an object as the SDK's composed resource.
+func asComposed(obj map[string]any) *composed.Unstructured {
+	return &composed.Unstructured{Unstructured: unstructured.Unstructured{Object: obj}}
 }

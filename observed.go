@@ -2,9 +2,14 @@ package main
 
 import (
 	"strings"
+	"time"
 
+	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/crossplane/function-sdk-go/resource/composed"
 )
 
 // Observed is what the function needs to know of the composed resources that
@@ -42,9 +47,9 @@ type ObservedAlias struct {
 	// Region is the region the Alias was created in (spec.forProvider).
 	Region string
 	ARN    string
-	// Created is the resource's creationTimestamp, which orders two Aliases
-	// that claim one AWS alias.
-	Created string
+	// Created is the resource's creation time, which orders two Aliases
+	// that claim one AWS alias; zero while it is unknown.
+	Created time.Time
 
 	Conditions Conditions
 }
@@ -56,7 +61,8 @@ type Condition struct {
 	Message string
 }
 
-// Conditions are a managed resource's status conditions by type.
+// Conditions are the provider's conditions on a managed resource, by type:
+// Ready, Synced and LastAsyncOperation.
 type Conditions map[string]Condition
 
 // True reports whether the condition of this type is True.
@@ -65,37 +71,36 @@ func (c Conditions) True(t string) bool { return c[t].Status == "True" }
 // False reports whether the condition of this type is False.
 func (c Conditions) False(t string) bool { return c[t].Status == "False" }
 
-// ReadObserved reads the Key and Alias from the observed composed resources,
-// given as their JSON objects by composition resource name. Missing or
-// wrongly typed fields read as unknown, never as an error: the provider fills
-// them in over time.
-func ReadObserved(objs map[string]map[string]any) Observed {
+// ReadObserved reads the Key and Alias from the observed composed resources.
+// Missing or wrongly typed fields read as unknown, never as an error: the
+// provider fills them in over time.
+func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
 	var o Observed
-	if k, ok := objs[keyName]; ok && k != nil {
+	if ocd, ok := ocds[keyName]; ok {
+		k := ocd.Resource
 		o.Key = &ObservedKey{
-			Region:             str(k, "spec", "forProvider", "region"),
-			ProviderConfigName: str(k, "spec", "providerConfigRef", "name"),
+			Region:             str(k, "spec.forProvider.region"),
+			ProviderConfigName: str(k, "spec.providerConfigRef.name"),
 			Orphan:             isOrphan(k),
-			KeyID:              str(k, "status", "atProvider", "keyId"),
-			ARN:                str(k, "status", "atProvider", "arn"),
-			Policy:             str(k, "status", "atProvider", "policy"),
+			KeyID:              str(k, "status.atProvider.keyId"),
+			ARN:                str(k, "status.atProvider.arn"),
+			Policy:             str(k, "status.atProvider.policy"),
 			Conditions:         readConditions(k),
 		}
-		if b, ok, err := unstructured.NestedBool(k, "status", "atProvider", "enableKeyRotation"); ok && err == nil {
+		if b, err := k.GetBool("status.atProvider.enableKeyRotation"); err == nil {
 			o.Key.RotationEnabled = &b
 		}
-		if v, ok, err := unstructured.NestedFieldNoCopy(k, "status", "atProvider", "deletionWindowInDays"); ok && err == nil {
-			if w, ok := asInt(v); ok {
-				o.Key.DeletionWindowInDays = &w
-			}
+		if w, err := k.GetInteger("status.atProvider.deletionWindowInDays"); err == nil {
+			o.Key.DeletionWindowInDays = &w
 		}
 	}
-	if a, ok := objs[aliasName]; ok && a != nil {
+	if ocd, ok := ocds[aliasName]; ok {
+		a := ocd.Resource
 		o.Alias = &ObservedAlias{
-			Name:       strings.TrimPrefix(str(a, "metadata", "annotations", meta.AnnotationKeyExternalName), aliasPrefix),
-			Region:     str(a, "spec", "forProvider", "region"),
-			ARN:        str(a, "status", "atProvider", "arn"),
-			Created:    str(a, "metadata", "creationTimestamp"),
+			Name:       strings.TrimPrefix(meta.GetExternalName(a), aliasPrefix),
+			Region:     str(a, "spec.forProvider.region"),
+			ARN:        str(a, "status.atProvider.arn"),
+			Created:    a.GetCreationTimestamp().Time,
 			Conditions: readConditions(a),
 		}
 	}
@@ -122,40 +127,34 @@ func (o Observed) KeyID() string {
 	return o.Key.KeyID
 }
 
-func str(obj map[string]any, path ...string) string {
-	s, _, _ := unstructured.NestedString(obj, path...)
+// str returns the string at path, or empty when there is none.
+func str(u *composed.Unstructured, path string) string {
+	s, _ := u.GetString(path)
 	return s
 }
 
-// readConditions reads status.conditions, skipping entries that are not
-// conditions.
-func readConditions(obj map[string]any) Conditions {
-	v, _, _ := unstructured.NestedFieldNoCopy(obj, "status", "conditions")
-	cs, _ := v.([]any)
-	if len(cs) == 0 {
-		return nil
-	}
-	out := make(Conditions, len(cs))
-	for _, c := range cs {
-		m, ok := c.(map[string]any)
-		if !ok {
-			continue
+// readConditions reads the conditions provider-aws sets; one it has not set,
+// or that cannot be read, is Unknown.
+func readConditions(u *composed.Unstructured) Conditions {
+	out := make(Conditions, 3)
+	for _, t := range []string{conditionReady, conditionSynced, conditionLastAsync} {
+		c := u.GetCondition(xpv1.ConditionType(t))
+		if c.Status == "" {
+			c.Status = corev1.ConditionUnknown
 		}
-		t, _ := m["type"].(string)
-		status, _ := m["status"].(string)
-		reason, _ := m["reason"].(string)
-		msg, _ := m["message"].(string)
-		out[t] = Condition{Status: status, Reason: reason, Message: msg}
+		out[t] = Condition{Status: string(c.Status), Reason: string(c.Reason), Message: c.Message}
 	}
 	return out
 }
 
-func isOrphan(obj map[string]any) bool {
-	if str(obj, "spec", "deletionPolicy") == deletionPolicyOrphan {
+// isOrphan reports whether deleting the managed resource keeps its external
+// resource.
+func isOrphan(u *composed.Unstructured) bool {
+	if str(u, "spec.deletionPolicy") == deletionPolicyOrphan {
 		return true
 	}
-	mp, ok, err := unstructured.NestedStringSlice(obj, "spec", "managementPolicies")
-	if !ok || err != nil || len(mp) == 0 {
+	mp, err := u.GetStringArray("spec.managementPolicies")
+	if err != nil || len(mp) == 0 {
 		return false
 	}
 	for _, a := range mp {
@@ -166,16 +165,31 @@ func isOrphan(obj map[string]any) bool {
 	return true
 }
 
+// LabelledAlias is an Alias that carries a backend's AliasID, as Crossplane
+// returned it for the function's requirement.
+type LabelledAlias struct {
+	Namespace string
+	Name      string
+	// Composite is the name of the XR that composed it.
+	Composite string
+	Created   time.Time
+}
+
+// compositeLabel is the label Crossplane sets on each composed resource to
+// the name of its XR.
+const compositeLabel = "crossplane.io/composite"
+
 // ReadLabelledAliases reads the Aliases Crossplane returned for the
-// function's requirement, given as their JSON objects.
-func ReadLabelledAliases(objs []map[string]any) []LabelledAlias {
-	out := make([]LabelledAlias, 0, len(objs))
-	for _, a := range objs {
+// function's requirement.
+func ReadLabelledAliases(rs []resource.Required) []LabelledAlias {
+	out := make([]LabelledAlias, 0, len(rs))
+	for _, r := range rs {
+		a := r.Resource
 		out = append(out, LabelledAlias{
-			Namespace: str(a, "metadata", "namespace"),
-			Name:      str(a, "metadata", "name"),
-			Composite: str(a, "metadata", "labels", compositeLabel),
-			Created:   str(a, "metadata", "creationTimestamp"),
+			Namespace: a.GetNamespace(),
+			Name:      a.GetName(),
+			Composite: a.GetLabels()[compositeLabel],
+			Created:   a.GetCreationTimestamp().Time,
 		})
 	}
 	return out

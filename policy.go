@@ -7,15 +7,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// maxPolicyBytes is the KMS limit on the size of a key policy.
-const maxPolicyBytes = 32768
-
-// Sids of the statements that name the claim's principals.
-const (
-	sidAdministrators = "KeyAdministrators"
-	sidUsers          = "KeyUsers"
-)
-
 // Actions of the statements. They cover Vault's awskms seal (Encrypt,
 // Decrypt, DescribeKey), S3 SSE-KMS (GenerateDataKey*, Decrypt) and the
 // grants EBS and RDS create on a user's behalf.
@@ -47,17 +38,18 @@ type Principals struct {
 	AWS []string `json:"AWS"`
 }
 
-// KeyPolicy returns the key policy for a claim: the account root, admins, users and grants.
-func KeyPolicy(c Claim) PolicyDocument {
+// KeyPolicy returns the key policy for a backend: the account root, admins,
+// users and grants.
+func KeyPolicy(b Backend) PolicyDocument {
 	stmts := make([]Statement, 0, 4)
-	if c.AccountRoot != "" {
-		stmts = append(stmts, allow("EnableIAMUserPermissions", []string{c.AccountRoot}, adminActions))
+	if b.AccountRoot != "" {
+		stmts = append(stmts, allow("EnableIAMUserPermissions", []string{b.AccountRoot}, adminActions))
 	}
-	grants := allow("KeyUsersPersistentResourceGrants", c.StandardUsers, grantActions)
+	grants := allow("KeyUsersPersistentResourceGrants", b.StandardUsers, grantActions)
 	grants.Condition = map[string]map[string]string{"Bool": {"kms:GrantIsForAWSResource": "true"}}
 	stmts = append(stmts,
-		allow(sidAdministrators, c.AdminUsers, adminActions),
-		allow(sidUsers, c.StandardUsers, userActions),
+		allow(sidAdministrators, b.AdminUsers, adminActions),
+		allow(sidUsers, b.StandardUsers, userActions),
 		grants,
 	)
 	return PolicyDocument{Version: "2012-10-17", Statement: stmts}

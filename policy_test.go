@@ -193,7 +193,7 @@ func TestCheckPolicySize(t *testing.T) {
 	if len(got) != 1 || !strings.Contains(got[0].Error(), "over the KMS limit of 32768") {
 		t.Errorf("a %d-byte policy: want one error about the KMS limit, got %v", len(p), got)
 	}
-	small, _ := KeyPolicy(Claim{AdminUsers: []string{admin}, StandardUsers: []string{user}}).Marshal()
+	small, _ := KeyPolicy(Backend{AdminUsers: []string{admin}, StandardUsers: []string{user}}).Marshal()
 	if errs := CheckPolicySize(small); len(errs) > 0 {
 		t.Errorf("a %d-byte policy: want no error, got %v", len(small), errs)
 	}

@@ -26,7 +26,7 @@ type observedPolicy struct {
 // principal was deleted in IAM. A principal created again under the same ARN
 // is a new one that the unique id does not grant; the provider writes the
 // claim's policy again, which KMS refuses while the ARN does not exist.
-func DeletedPrincipals(c Claim, policy string) []string {
+func DeletedPrincipals(b Backend, policy string) []string {
 	if policy == "" {
 		return nil
 	}
@@ -40,9 +40,9 @@ func DeletedPrincipals(c Claim, policy string) []string {
 		var arns []string
 		switch s.Sid {
 		case sidAdministrators:
-			field, arns = "spec.adminUsers", c.AdminUsers
+			field, arns = "spec.adminUsers", b.AdminUsers
 		case sidUsers:
-			field, arns = "spec.standardUsers", c.StandardUsers
+			field, arns = "spec.standardUsers", b.StandardUsers
 		default:
 			continue
 		}
@@ -56,7 +56,7 @@ func DeletedPrincipals(c Claim, policy string) []string {
 			}
 			warns = append(warns, fmt.Sprintf(
 				"%s: %s no longer exists in IAM: KMS replaced it in the key policy with the deleted principal's unique id, and a user or role created again with this ARN is a new principal that the key does not trust; remove it from %s, or create it again so that the provider can write the policy with its ARN",
-				field, truncate(arn), field))
+				field, shown(arn), field))
 		}
 	}
 	return warns

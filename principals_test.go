@@ -6,7 +6,7 @@ import (
 )
 
 func TestDeletedPrincipals(t *testing.T) {
-	c := Claim{
+	c := Backend{
 		AdminUsers:    []string{"arn:aws:iam::123456789012:role/admin"},
 		StandardUsers: []string{"arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:user/ci"},
 	}

@@ -20,24 +20,24 @@ import (
 // aws_kms_alias, name and name_prefix (alias.go), and region. Only region
 // and the alias name come from a claim: DesiredKey never sets the other
 // Key fields, so they keep whatever value the key was created with.
-func CheckReplacement(c Claim, o Observed) field.ErrorList {
+func CheckReplacement(b Backend, o Observed) field.ErrorList {
 	var errs field.ErrorList
 	region := specPath.Child("region")
 	switch k, a := o.Key, o.Alias; {
-	case c.Region == "":
-	case k != nil && k.Region != "" && k.Region != c.Region:
+	case b.Region == "":
+	case k != nil && k.Region != "" && k.Region != b.Region:
 		errs = append(errs, field.Forbidden(region, fmt.Sprintf(
 			"cannot change from %s to %s: the key exists, and moving it would replace it and schedule the existing key, with every ciphertext it protects, for deletion; create a new claim for a key in %s",
-			truncate(k.Region), truncate(c.Region), truncate(c.Region))))
-	case a != nil && a.Region != "" && a.Region != c.Region:
+			shown(k.Region), shown(b.Region), shown(b.Region))))
+	case a != nil && a.Region != "" && a.Region != b.Region:
 		errs = append(errs, field.Forbidden(region, fmt.Sprintf(
 			"cannot change from %s to %s: the alias exists in %s, and moving it would delete it there while applications still use it; create a new claim for a key in %s",
-			truncate(a.Region), truncate(c.Region), truncate(a.Region), truncate(c.Region))))
+			shown(a.Region), shown(b.Region), shown(a.Region), shown(b.Region))))
 	}
-	if a := o.Alias; a != nil && a.Name != "" && c.AliasName != "" && a.Name != c.AliasName {
+	if a := o.Alias; a != nil && a.Name != "" && b.AliasName != "" && a.Name != b.AliasName {
 		errs = append(errs, field.Forbidden(specPath.Child("aliasName"), fmt.Sprintf(
 			"cannot change from %s to %s: the alias exists, and renaming it would delete it while applications still use it; create a new claim for another alias",
-			truncate(a.Name), truncate(c.AliasName))))
+			shown(a.Name), shown(b.AliasName))))
 	}
 	return errs
 }
@@ -45,19 +45,19 @@ func CheckReplacement(c Claim, o Observed) field.ErrorList {
 // ChangeWarnings says what a valid edit changes about an existing key that
 // its owner may not expect: a key that outlived its claim is now deleted
 // with it; other credentials, maybe in another account, now manage it.
-func ChangeWarnings(c Claim, o Observed) []string {
+func ChangeWarnings(b Backend, o Observed) []string {
 	k := o.Key
 	if k == nil {
 		return nil
 	}
 	var warns []string
-	if k.Orphan && c.DeletionPolicy == deletionPolicyDelete {
+	if k.Orphan && b.DeletionPolicy == deletionPolicyDelete {
 		warns = append(warns, "spec.deletionPolicy: changes from Orphan to Delete: deleting this claim will now schedule the KMS key for deletion")
 	}
-	if k.ProviderConfigName != "" && k.ProviderConfigName != c.ProviderConfigName {
+	if k.ProviderConfigName != "" && k.ProviderConfigName != b.ProviderConfigName {
 		warns = append(warns, fmt.Sprintf(
 			"spec.providerConfigName: changes from %s to %s: if %s holds credentials for another account, the provider will create a new key there and the existing key will no longer be managed",
-			truncate(k.ProviderConfigName), truncate(c.ProviderConfigName), truncate(c.ProviderConfigName)))
+			shown(k.ProviderConfigName), shown(b.ProviderConfigName), shown(b.ProviderConfigName)))
 	}
 	return warns
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func TestCheckReplacement(t *testing.T) {
-	c := Claim{AliasName: "app", Region: "eu-west-1"}
+	c := Backend{AliasName: "app", Region: "eu-west-1"}
 	cases := map[string]struct {
 		reason   string
 		observed Observed
@@ -67,12 +67,12 @@ var forceNewKeyFields = []string{"customKeyStoreId", "customerMasterKeySpec", "k
 // late-initialized) whatever the claim says.
 func TestDesiredKeyNeverSetsForceNewFields(t *testing.T) {
 	rotation := int64(180)
-	c := Claim{
+	c := Backend{
 		AliasName: "app", Description: "d", DeletionWindowInDays: 7, EnableKeyRotation: true, RotationPeriodInDays: &rotation,
 		AdminUsers: []string{admin}, StandardUsers: []string{user}, Region: "eu-west-1",
 		Tags: map[string]string{"team": "a"}, ProviderConfigName: "aws", DeletionPolicy: "Orphan",
 	}
-	for name, target := range map[string]Target{"Cluster": {}, "Namespaced": {Namespace: "ns"}} {
+	for name, target := range map[string]Scope{"Cluster": {}, "Namespaced": {Namespace: "ns"}} {
 		t.Run(name, func(t *testing.T) {
 			fp, _, _ := unstructured.NestedMap(DesiredKey(c, "{}", target).AsMap(), "spec", "forProvider")
 			if len(fp) == 0 {
@@ -88,17 +88,17 @@ func TestDesiredKeyNeverSetsForceNewFields(t *testing.T) {
 }
 
 func TestChangeWarnings(t *testing.T) {
-	c := Claim{DeletionPolicy: "Delete", ProviderConfigName: "default"}
+	c := Backend{DeletionPolicy: "Delete", ProviderConfigName: "default"}
 	cases := map[string]struct {
 		reason   string
-		claim    func(*Claim)
+		claim    func(*Backend)
 		observed Observed
 		want     int
 	}{
 		"NothingObserved":   {reason: "A new claim changes nothing."},
 		"Unchanged":         {reason: "An unchanged key gives no warning.", observed: Observed{Key: &ObservedKey{ProviderConfigName: "default"}}},
 		"OrphanToDelete":    {reason: "Orphan to Delete is said.", observed: Observed{Key: &ObservedKey{Orphan: true}}, want: 1},
-		"OrphanKept":        {reason: "Orphan kept is fine.", claim: func(c *Claim) { c.DeletionPolicy = "Orphan" }, observed: Observed{Key: &ObservedKey{Orphan: true}}},
+		"OrphanKept":        {reason: "Orphan kept is fine.", claim: func(c *Backend) { c.DeletionPolicy = "Orphan" }, observed: Observed{Key: &ObservedKey{Orphan: true}}},
 		"ProviderConfig":    {reason: "New credentials for an existing key are said.", observed: Observed{Key: &ObservedKey{ProviderConfigName: "aws-old"}}, want: 1},
 		"ProviderConfigNew": {reason: "A key without a known provider config gives no warning.", observed: Observed{Key: &ObservedKey{}}},
 	}

@@ -1,19 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/example/function-kms-backend/input/v1beta1"
-)
-
-// The claim fields' defaults, used when neither the claim nor the function's
-// input sets a field.
-const (
-	defaultDeletionWindowInDays = 30
-	defaultProviderConfigName   = "default"
 )
 
 // Settings are a platform team's defaults and guardrails, read from the
@@ -29,9 +21,6 @@ type Settings struct {
 	AllowedAccountIDs       []string
 	MinDeletionWindowInDays int64
 }
-
-// inputPath is the field path every input error starts with.
-var inputPath = field.NewPath("input")
 
 // ParseInput checks the function's input and returns the settings it gives.
 // Its errors are the platform team's to fix, so they name input fields.
@@ -52,7 +41,7 @@ func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
 		p := inputPath.Child("guardrails")
 		for i, id := range g.AllowedAccountIDs {
 			if !IsAccountID(id) {
-				errs = append(errs, field.Invalid(p.Child("allowedAccountIds").Index(i), id, "must be a 12-digit AWS account id"))
+				errs = append(errs, field.Invalid(p.Child("allowedAccountIds").Index(i), shown(id), "must be a 12-digit AWS account id"))
 			}
 		}
 		s.AllowedAccountIDs = g.AllowedAccountIDs
@@ -69,7 +58,7 @@ func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
 		p := inputPath.Child("defaults")
 		if d.Region != nil {
 			if msg := checkRegion(*d.Region); msg != "" {
-				errs = append(errs, field.Invalid(p.Child("region"), *d.Region, msg))
+				errs = append(errs, field.Invalid(p.Child("region"), shown(*d.Region), msg))
 			}
 			s.Region = *d.Region
 		}
@@ -100,14 +89,12 @@ func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
 		if pol.AccountID != nil {
 			switch {
 			case !IsAccountID(*pol.AccountID):
-				errs = append(errs, field.Invalid(p.Child("accountId"), *pol.AccountID, "must be a 12-digit AWS account id"))
+				errs = append(errs, field.Invalid(p.Child("accountId"), shown(*pol.AccountID), "must be a 12-digit AWS account id"))
 			case len(s.AllowedAccountIDs) > 0 && !slices.Contains(s.AllowedAccountIDs, *pol.AccountID):
-				errs = append(errs, field.Invalid(p.Child("accountId"), *pol.AccountID, "must be one of guardrails.allowedAccountIds"))
+				errs = append(errs, field.Invalid(p.Child("accountId"), shown(*pol.AccountID), "must be one of guardrails.allowedAccountIds"))
 			}
 			s.AccountID = *pol.AccountID
 		}
 	}
 	return s, errs
 }
-
-func betweenMsg(lo, hi int64) string { return fmt.Sprintf("must be between %d and %d", lo, hi) }

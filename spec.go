@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -26,64 +25,47 @@ type RawSpec struct {
 	DeletionPolicy       *string
 }
 
-// specPath is the field path every claim error starts with.
-var specPath = field.NewPath("spec")
-
-// ParseSpec reads the fields this function knows from an XR's spec, as the
-// request holds them. Only those fields are converted to Go values: the ones
-// it does not know, such as the references Crossplane adds, are ignored. A
-// field of the wrong type is an error naming its path. A list or map longer
-// than any valid claim's is refused before its items are read, so that no
-// claim makes the function work, or report errors, in proportion to its size.
-func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
+// ParseSpec reads the fields this function knows from an XR's spec, as
+// decoded from JSON; the ones it does not know, such as the references
+// Crossplane adds, are ignored. A field of the wrong type is an error naming
+// its path. A list or map longer than any valid claim's is refused before
+// its items are read, so that no claim makes the function report errors in
+// proportion to its size.
+func ParseSpec(spec map[string]any) (RawSpec, field.ErrorList) {
 	p := parser{m: spec}
 	s := RawSpec{
-		AliasName:            p.str("aliasName"),
-		Description:          p.str("description"),
+		AliasName:            scalar[string](&p, "aliasName", "a string"),
+		Description:          scalar[string](&p, "description", "a string"),
 		DeletionWindowInDays: p.integer("deletionWindowInDays"),
-		EnableKeyRotation:    p.boolean("enableKeyRotation"),
+		EnableKeyRotation:    scalar[bool](&p, "enableKeyRotation", "a boolean"),
 		AdminUsers:           p.strings("adminUsers"),
 		StandardUsers:        p.strings("standardUsers"),
-		Region:               p.str("region"),
+		Region:               scalar[string](&p, "region", "a string"),
 		RotationPeriodInDays: p.integer("rotationPeriodInDays"),
 		Tags:                 p.stringMap("tags"),
-		ProviderConfigName:   p.str("providerConfigName"),
-		DeletionPolicy:       p.str("deletionPolicy"),
+		ProviderConfigName:   scalar[string](&p, "providerConfigName", "a string"),
+		DeletionPolicy:       scalar[string](&p, "deletionPolicy", "a string"),
 	}
 	return s, p.errs
 }
 
-// parser collects type errors while it reads fields of one object.
+// parser collects type errors while it reads the fields of a spec.
 type parser struct {
-	m    map[string]*structpb.Value
+	m    map[string]any
 	errs field.ErrorList
 }
 
-// value returns the field's value, treating an explicit null as unset.
-func (p *parser) value(name string) (*structpb.Value, bool) {
-	v := p.m[name]
-	switch v.GetKind().(type) {
-	case nil, *structpb.Value_NullValue:
-		return nil, false
-	}
-	return v, true
-}
-
-// get returns the field's value as a Go value.
+// get returns a field's value; an explicit null is unset.
 func (p *parser) get(name string) (any, bool) {
-	v, ok := p.value(name)
-	return v.AsInterface(), ok
+	v := p.m[name]
+	return v, v != nil
 }
 
 func (p *parser) typeErr(path *field.Path, v any, want string) {
 	p.errs = append(p.errs, field.TypeInvalid(path, summarize(v), "must be "+want))
 }
 
-func (p *parser) str(name string) *string { return scalar[string](p, name, "a string") }
-
-func (p *parser) boolean(name string) *bool { return scalar[bool](p, name, "a boolean") }
-
-// scalar reads a field whose decoded JSON value must be of type T.
+// scalar reads a field whose value must be of type T.
 func scalar[T any](p *parser, name, want string) *T {
 	v, ok := p.get(name)
 	if !ok {
@@ -97,86 +79,74 @@ func scalar[T any](p *parser, name, want string) *T {
 	return &t
 }
 
+// integer reads a field that must be an integral number: JSON decoding
+// gives every number as a float64.
 func (p *parser) integer(name string) *int64 {
 	v, ok := p.get(name)
 	if !ok {
 		return nil
 	}
-	i, ok := asInt(v)
-	if !ok {
+	n, ok := v.(float64)
+	if !ok || n != math.Trunc(n) || n < math.MinInt64 || n >= math.MaxInt64 {
 		p.typeErr(specPath.Child(name), v, "an integer")
 		return nil
 	}
+	i := int64(n)
 	return &i
 }
 
-// strings and stringMap read their items from the request's Struct rather
-// than from AsInterface's copy: converting every ARN to an interface only to
-// convert it back costs two allocations per ARN.
-
 func (p *parser) strings(name string) []string {
-	v, ok := p.value(name)
+	v, ok := p.get(name)
 	if !ok {
 		return nil
 	}
 	path := specPath.Child(name)
-	l := v.GetListValue()
-	if l == nil {
-		p.typeErr(path, v.AsInterface(), "a list of strings")
+	l, ok := v.([]any)
+	if !ok {
+		p.typeErr(path, v, "a list of strings")
 		return nil
 	}
-	if len(l.GetValues()) > maxPrincipals {
-		p.errs = append(p.errs, tooManyPrincipals(path, len(l.GetValues())))
+	if len(l) > maxPrincipals {
+		p.errs = append(p.errs, tooManyPrincipals(path, len(l)))
 		return nil
 	}
-	out := make([]string, 0, len(l.GetValues()))
-	for i, e := range l.GetValues() {
-		s, ok := e.GetKind().(*structpb.Value_StringValue)
+	out := make([]string, 0, len(l))
+	for i, e := range l {
+		s, ok := e.(string)
 		if !ok {
-			p.typeErr(path.Index(i), e.AsInterface(), "a string")
+			p.typeErr(path.Index(i), e, "a string")
 			continue
 		}
-		out = append(out, s.StringValue)
+		out = append(out, s)
 	}
 	return out
 }
 
 func (p *parser) stringMap(name string) map[string]string {
-	v, ok := p.value(name)
+	v, ok := p.get(name)
 	if !ok {
 		return nil
 	}
 	path := specPath.Child(name)
-	m := v.GetStructValue()
-	if m == nil {
-		p.typeErr(path, v.AsInterface(), "a map of strings to strings")
+	m, ok := v.(map[string]any)
+	if !ok {
+		p.typeErr(path, v, "a map of strings to strings")
 		return nil
 	}
-	if len(m.GetFields()) > maxTags {
-		p.errs = append(p.errs, tooManyTags(path, len(m.GetFields())))
+	if len(m) > maxTags {
+		p.errs = append(p.errs, tooManyTags(path, len(m)))
 		return nil
 	}
-	out := make(map[string]string, len(m.GetFields()))
-	for _, k := range slices.Sorted(maps.Keys(m.GetFields())) {
-		e := m.GetFields()[k]
-		s, ok := e.GetKind().(*structpb.Value_StringValue)
+	out := make(map[string]string, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		s, ok := m[k].(string)
 		if !ok {
-			p.typeErr(path.Key(k), e.AsInterface(), "a string")
+			p.typeErr(path.Key(k), m[k], "a string")
 			continue
 		}
-		out[k] = s.StringValue
+		out[k] = s
 	}
 	return out
-}
-
-// asInt accepts the integral numbers JSON decoding produces: float64s
-// without a fraction, in the range of int64.
-func asInt(v any) (int64, bool) {
-	n, ok := v.(float64)
-	if !ok || n != math.Trunc(n) || n < math.MinInt64 || n >= math.MaxInt64 {
-		return 0, false
-	}
-	return int64(n), true
 }
 
 // summarize keeps error messages short whatever a claim holds: the value of
@@ -184,7 +154,7 @@ func asInt(v any) (int64, bool) {
 func summarize(v any) any {
 	switch t := v.(type) {
 	case string:
-		return truncate(t)
+		return shown(t)
 	case map[string]any:
 		return "<object>"
 	case []any:

@@ -13,8 +13,8 @@ type Status struct {
 
 // ComputeStatus returns the XR's status for a valid claim and what is
 // observed of its Key and Alias.
-func ComputeStatus(c Claim, o Observed) Status {
-	name := aliasPrefix + c.AliasName
+func ComputeStatus(b Backend, o Observed) Status {
+	name := aliasPrefix + b.AliasName
 	s := Status{AliasName: &name}
 	if k := o.Key; k != nil {
 		s.KeyID = nonEmpty(k.KeyID)

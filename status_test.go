@@ -8,7 +8,7 @@ import (
 )
 
 func TestComputeStatus(t *testing.T) {
-	c := Claim{AliasName: "vault-backend"}
+	c := Backend{AliasName: "vault-backend"}
 	cases := map[string]struct {
 		reason   string
 		observed Observed

@@ -25,15 +25,18 @@ func validSpec() map[string]any {
 	}
 }
 
+// longPath is an IAM path that makes a role ARN over 100 characters long.
+const longPath = "service-role/platform/eu-west-1/payments/batch-settlement/reconciliation"
+
 // check parses and resolves a spec as RunFunction does and returns the
 // messages of its errors.
-func check(t *testing.T, spec map[string]any, s Settings) (Claim, []string, []string) {
+func check(t *testing.T, spec map[string]any, s Settings) (Backend, []string, []string) {
 	t.Helper()
 	st, err := structpb.NewStruct(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, errs := ParseSpec(st.GetFields())
+	raw, errs := ParseSpec(st.AsMap())
 	c, warns, rerrs := Resolve(raw, s)
 	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 	msgs := make([]string, 0, len(errs))
@@ -75,7 +78,12 @@ func TestResolveRules(t *testing.T) {
 		"AliasTooLong": {
 			reason: "The name part is at most 250 characters.",
 			args:   args{with: `aliasName: ` + strings.Repeat("a", 251)},
-			want:   []string{`spec.aliasName: Invalid value: "` + strings.Repeat("a", 64) + `…": must be at most 250 characters after the alias/ prefix`},
+			want:   []string{`spec.aliasName: Invalid value: "` + strings.Repeat("a", 251) + `": must be at most 250 characters after the alias/ prefix`},
+		},
+		"AliasFarTooLong": {
+			reason: "A value over 256 characters is quoted cut, with an ellipsis.",
+			args:   args{with: `aliasName: ` + strings.Repeat("a", 300)},
+			want:   []string{`spec.aliasName: Invalid value: "` + strings.Repeat("a", 256) + `…": must be at most 250 characters after the alias/ prefix`},
 		},
 		"AliasReserved": {
 			reason: "aws/ is reserved for AWS managed keys, with or without the alias/ prefix.",
@@ -141,6 +149,11 @@ func TestResolveRules(t *testing.T) {
 			reason: "Wildcards are refused.",
 			args:   args{with: `standardUsers: ["arn:aws:iam::123456789012:role/*"]`},
 			want:   []string{`spec.standardUsers[0]: Invalid value: "arn:aws:iam::123456789012:role/*": wildcards are not allowed in principals`},
+		},
+		"LongRoleARNShownWhole": {
+			reason: "A role ARN with a long path, common in AWS accounts, is quoted whole.",
+			args:   args{with: `standardUsers: ["arn:aws:iam::123456789012:role/` + longPath + `/app*"]`},
+			want:   []string{`spec.standardUsers[0]: Invalid value: "arn:aws:iam::123456789012:role/` + longPath + `/app*": wildcards are not allowed in principals`},
 		},
 		"PartitionsMixed": {
 			reason: "All principals share one partition.",
@@ -220,7 +233,7 @@ func TestResolveRules(t *testing.T) {
 		"TagKeyTooLong": {
 			reason: "Tag keys are at most 128 characters.",
 			args:   args{with: `tags: {` + strings.Repeat("k", 129) + `: x}`},
-			want:   []string{`spec.tags[` + strings.Repeat("k", 64) + `…]: Invalid value: "` + strings.Repeat("k", 64) + `…": tag keys must be at most 128 characters`},
+			want:   []string{`spec.tags[` + strings.Repeat("k", 129) + `]: Invalid value: "` + strings.Repeat("k", 129) + `": tag keys must be at most 128 characters`},
 		},
 		"TagValueTooLong": {
 			reason: "Tag values are at most 256 characters.",
@@ -294,7 +307,7 @@ func TestResolveDefaultsAndNormalisation(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("want no errors, got %v", errs)
 	}
-	want := Claim{
+	want := Backend{
 		AliasName:            "app",
 		Description:          "KMS key for alias/app",
 		DeletionWindowInDays: 30,

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Backend is a KmsBackend's spec once it is valid and every default is
+// applied: all that the key policy, the composed Key and Alias and the
+// XR's status are computed from.
+type Backend struct {
+	// AliasName is the alias without its alias/ prefix.
+	AliasName            string
+	Description          string
+	DeletionWindowInDays int64
+	EnableKeyRotation    bool
+	RotationPeriodInDays *int64
+	// AdminUsers and StandardUsers are sorted and free of duplicates.
+	AdminUsers    []string
+	StandardUsers []string
+	// AccountRoot is the root principal of the key's account, or empty when
+	// the platform dropped the EnableIAMUserPermissions statement.
+	AccountRoot        string
+	Region             string
+	Tags               map[string]string
+	ProviderConfigName string
+	DeletionPolicy     string
+}
+
+// AliasID identifies the AWS alias a backend manages, within one flavour:
+// the first 63 hexadecimal digits (a label value's limit) of the SHA-256 of
+// <provider config>/<region>/<alias name>, which no label could hold as
+// they are. Neither a provider config's name nor a region holds a slash, so
+// the three parts cannot run into each other.
+func (b Backend) AliasID() string {
+	h := sha256.Sum256([]byte(b.ProviderConfigName + "/" + b.Region + "/" + b.AliasName))
+	return hex.EncodeToString(h[:])[:63]
+}
+
+// Limits of AWS KMS and of AWS tagging that a claim must respect. Lengths
+// are in characters, as AWS counts them.
+const (
+	minDeletionWindowInDays = 7
+	maxDeletionWindowInDays = 30
+	maxAliasNameLength      = 250
+	maxDescriptionLength    = 8192
+	minRotationPeriodInDays = 90
+	maxRotationPeriodInDays = 2560
+	// maxTags leaves room, under AWS's 50 tags per key, for the three tags
+	// provider-aws adds to every resource it manages (providerTags).
+	maxTags           = 50 - 3
+	maxTagKeyLength   = 128
+	maxTagValueLength = 256
+	// maxPrincipals bounds each list of ARNs: every ARN takes at least 33
+	// bytes of the key policy, so no more than about 990 fit its 32,768.
+	maxPrincipals = 1000
+	// maxPolicyBytes is the KMS limit on the size of a key policy.
+	maxPolicyBytes = 32768
+)
+
+// The built-in defaults, used when neither the claim nor the function's
+// input sets a field.
+const (
+	defaultDeletionWindowInDays = 30
+	defaultProviderConfigName   = "default"
+	defaultDescriptionFormat    = "KMS key for alias/%s"
+)
+
+// Names in AWS and provider-aws that a claim's values are checked against.
+const (
+	aliasPrefix          = "alias/"
+	reservedAliasPrefix  = "aws/"
+	reservedTagPrefix    = "aws:"
+	deletionPolicyDelete = "Delete"
+	deletionPolicyOrphan = "Orphan"
+)
+
+// providerTags are the tags provider-aws sets on every managed resource; a
+// claim that set them would fight the provider over their values.
+var providerTags = []string{"crossplane-kind", "crossplane-name", "crossplane-providerconfig"}
+
+// Sids of the key policy's statements that name the claim's principals: the
+// policy writes them, and the observed policy is read by them.
+const (
+	sidAdministrators = "KeyAdministrators"
+	sidUsers          = "KeyUsers"
+)
+
+// Names of the composed resources in the Composition.
+const (
+	keyName   = "key"
+	aliasName = "alias"
+)
+
+// aliasIDLabel labels each composed Alias with its Backend's AliasID, so
+// that the function can ask Crossplane for every Alias of one AWS alias.
+const aliasIDLabel = "kms.example.org/alias-id"
+
+// Condition types that provider-aws sets on its managed resources. Upjet
+// reports a failed asynchronous create or update in LastAsyncOperation.
+const (
+	conditionReady     = "Ready"
+	conditionSynced    = "Synced"
+	conditionLastAsync = "LastAsyncOperation"
+)
+
+// specPath and inputPath are the roots of the field paths that errors name:
+// the claim's spec, for an app team, and the function's input in the
+// Composition, for a platform team.
+var (
+	specPath  = field.NewPath("spec")
+	inputPath = field.NewPath("input")
+)
+
+// maxReported and maxMessageBytes bound the problems one message lists: a
+// message, repeated in a condition, an event and a result, must stay
+// readable and small whatever the claim holds.
+const (
+	maxReported     = 20
+	maxMessageBytes = 16 << 10
+)
+
+// maxShown is the longest value a message quotes whole: room for an IAM
+// role ARN with a long path.
+const maxShown = 256
+
+// shown returns a user's value as a message quotes it: whole up to
+// maxShown characters, cut with an ellipsis beyond.
+func shown(s string) string {
+	if utf8.RuneCountInString(s) <= maxShown {
+		return s
+	}
+	r := []rune(strings.ToValidUTF8(s, ""))
+	if len(r) <= maxShown {
+		return string(r)
+	}
+	return string(r[:maxShown]) + "…"
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Resolve applies the platform's settings to a claim's spec and checks every
+// rule of the spec at once. It returns the backend, warnings about what it
+// changed (duplicates removed), and every problem with its field path.
+func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
+	var errs field.ErrorList
+	b := Backend{
+		DeletionWindowInDays: s.DeletionWindowInDays,
+		EnableKeyRotation:    s.EnableKeyRotation,
+		Region:               s.Region,
+		ProviderConfigName:   s.ProviderConfigName,
+		DeletionPolicy:       deletionPolicyDelete,
+	}
+
+	p := specPath.Child("aliasName")
+	if raw.AliasName == nil {
+		errs = append(errs, field.Required(p, "must name the key's alias, e.g. vault-backend"))
+	} else {
+		b.AliasName = strings.TrimPrefix(*raw.AliasName, aliasPrefix)
+		if msg := checkAliasName(b.AliasName); msg != "" {
+			errs = append(errs, field.Invalid(p, shown(*raw.AliasName), msg))
+		}
+	}
+
+	b.Description = fmt.Sprintf(defaultDescriptionFormat, b.AliasName)
+	if raw.Description != nil {
+		b.Description = *raw.Description
+		if utf8.RuneCountInString(b.Description) > maxDescriptionLength {
+			errs = append(errs, tooLong(specPath.Child("description"), maxDescriptionLength))
+		}
+	}
+
+	if w := raw.DeletionWindowInDays; w != nil {
+		b.DeletionWindowInDays = *w
+		if *w < s.MinDeletionWindowInDays || *w > maxDeletionWindowInDays {
+			msg := betweenMsg(s.MinDeletionWindowInDays, maxDeletionWindowInDays)
+			if s.MinDeletionWindowInDays > minDeletionWindowInDays {
+				msg += " (the platform's minimum)"
+			}
+			errs = append(errs, field.Invalid(specPath.Child("deletionWindowInDays"), *w, msg))
+		}
+	}
+
+	if raw.EnableKeyRotation != nil {
+		b.EnableKeyRotation = *raw.EnableKeyRotation
+	}
+	if r := raw.RotationPeriodInDays; r != nil {
+		p := specPath.Child("rotationPeriodInDays")
+		switch {
+		case !b.EnableKeyRotation:
+			errs = append(errs, field.Forbidden(p, "may only be set when enableKeyRotation is true"))
+		case *r < minRotationPeriodInDays || *r > maxRotationPeriodInDays:
+			errs = append(errs, field.Invalid(p, *r, betweenMsg(minRotationPeriodInDays, maxRotationPeriodInDays)))
+		}
+		b.RotationPeriodInDays = r
+	}
+
+	var warns []string
+	pr := principals{allowed: s.AllowedAccountIDs}
+	adminAccounts := map[string]bool{}
+	b.AdminUsers = pr.parse(specPath.Child("adminUsers"), raw.AdminUsers, "admin ARN", adminAccounts)
+	b.StandardUsers = pr.parse(specPath.Child("standardUsers"), raw.StandardUsers, "standard user ARN", nil)
+	errs = append(errs, pr.errs...)
+	warns = append(warns, pr.warns...)
+
+	if s.IncludeAccountRoot && pr.partition != "" {
+		account := s.AccountID
+		if account == "" {
+			accounts := slices.Sorted(maps.Keys(adminAccounts))
+			if len(accounts) > 1 {
+				errs = append(errs, field.Invalid(specPath.Child("adminUsers"), shown(strings.Join(accounts, ",")),
+					"admin users span several accounts; the platform must name the key's account in the function input (policy.accountId)"))
+			}
+			if len(accounts) > 0 {
+				account = accounts[0]
+			}
+		}
+		if account != "" {
+			b.AccountRoot = "arn:" + pr.partition + ":iam::" + account + ":root"
+		}
+	}
+
+	if raw.Region != nil {
+		b.Region = *raw.Region
+		if msg := checkRegion(b.Region); msg != "" {
+			errs = append(errs, field.Invalid(specPath.Child("region"), shown(b.Region), msg))
+		}
+	} else if b.Region == "" {
+		errs = append(errs, field.Required(specPath.Child("region"), "must name the key's AWS region, e.g. eu-west-1 (the platform sets no default)"))
+	}
+
+	errs = append(errs, checkTags(specPath.Child("tags"), raw.Tags)...)
+	b.Tags = mergeTags(s.Tags, raw.Tags)
+	if len(b.Tags) > maxTags {
+		errs = append(errs, tooManyTags(specPath.Child("tags"), len(b.Tags)))
+	}
+
+	if raw.ProviderConfigName != nil {
+		b.ProviderConfigName = *raw.ProviderConfigName
+		errs = append(errs, checkName(specPath.Child("providerConfigName"), b.ProviderConfigName)...)
+	}
+
+	if d := raw.DeletionPolicy; d != nil {
+		b.DeletionPolicy = *d
+		if *d != deletionPolicyDelete && *d != deletionPolicyOrphan {
+			errs = append(errs, field.NotSupported(specPath.Child("deletionPolicy"), shown(*d), []string{deletionPolicyDelete, deletionPolicyOrphan}))
+		}
+	}
+	return b, warns, errs
+}
+
+// principals parses the ARN lists of one claim, which must share one
+// partition and stay within the platform's allowed accounts.
+type principals struct {
+	allowed   []string
+	partition string
+	// partitionFrom is the field path of the first ARN, which set partition.
+	partitionFrom string
+	errs          field.ErrorList
+	warns         []string
+}
+
+// parse returns the list's valid ARNs, sorted and without duplicates, and
+// adds the accounts they name to accounts unless it is nil.
+func (pr *principals) parse(p *field.Path, arns []string, what string, accounts map[string]bool) []string {
+	if len(arns) == 0 {
+		pr.errs = append(pr.errs, field.Required(p, "at least one "+what+" is required"))
+		return nil
+	}
+	seen := make(map[string]int, len(arns))
+	out := make([]string, 0, len(arns))
+	for i, a := range arns {
+		if first, ok := seen[a]; ok {
+			pr.warns = append(pr.warns, fmt.Sprintf("%s: duplicate of %s, removed", p.Index(i), p.Index(first)))
+			continue
+		}
+		seen[a] = i
+		prin, msg := ParsePrincipal(a)
+		if msg != "" {
+			pr.errs = append(pr.errs, field.Invalid(p.Index(i), shown(a), msg))
+			continue
+		}
+		switch {
+		case pr.partition == "":
+			pr.partition, pr.partitionFrom = prin.Partition, p.Index(i).String()
+		case prin.Partition != pr.partition:
+			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
+				fmt.Sprintf("partition %s differs from %s of %s; all principals must share one partition", prin.Partition, pr.partition, pr.partitionFrom)))
+			continue
+		}
+		if len(pr.allowed) > 0 && !slices.Contains(pr.allowed, prin.Account) {
+			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
+				fmt.Sprintf("account %s is not one the platform allows (%s)", prin.Account, shown(strings.Join(pr.allowed, ", ")))))
+			continue
+		}
+		if accounts != nil {
+			accounts[prin.Account] = true
+		}
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func checkAliasName(name string) string {
+	switch {
+	case name == "":
+		return "must name the alias after the optional alias/ prefix"
+	case len(name) > maxAliasNameLength:
+		return fmt.Sprintf("must be at most %d characters after the alias/ prefix", maxAliasNameLength)
+	case strings.HasPrefix(name, reservedAliasPrefix):
+		return "must not start with aws/, which AWS reserves for its own keys"
+	}
+	if strings.ContainsFunc(name, func(r rune) bool { return !isAliasRune(r) }) {
+		return "may hold only letters, digits, /, _ and -"
+	}
+	return ""
+}
+
+func isAliasRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '_' || r == '-'
+}
+
+// mergeTags lays a claim's tags over the platform's defaults.
+func mergeTags(defaults, claim map[string]string) map[string]string {
+	if len(defaults) == 0 && len(claim) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(defaults)+len(claim))
+	maps.Copy(out, defaults)
+	maps.Copy(out, claim)
+	return out
+}
