@@ -79,22 +79,3 @@ func TestCheckAliasOwner(t *testing.T) {
 		})
 	}
 }
-
-func TestBackendAliasID(t *testing.T) {
-	c := Backend{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
-	id := c.AliasID()
-	if len(id) != 63 {
-		t.Errorf("AliasID: want 63 hexadecimal digits, the longest label value, got %q", id)
-	}
-	for _, other := range []Backend{
-		{AliasName: "vault-backend", Region: "eu-west-2", ProviderConfigName: "default"},
-		{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "aws-prod"},
-		{AliasName: "vault-backend-2", Region: "eu-west-1", ProviderConfigName: "default"},
-		// The separator keeps the parts apart.
-		{AliasName: "1/vault-backend", Region: "eu-west", ProviderConfigName: "default"},
-	} {
-		if other.AliasID() == id {
-			t.Errorf("AliasID of %+v equals the id of %+v", other, c)
-		}
-	}
-}

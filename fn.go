@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"google.golang.org/protobuf/types/known/structpb"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"google.golang.org/protobuf/types/known/structpb"
 	kjson "sigs.k8s.io/json"
 
 	"github.com/crossplane/function-sdk-go/logging"

@@ -4,15 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
 	"sigs.k8s.io/yaml"
+
+	xplogging "github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
@@ -556,5 +563,109 @@ func checkRefusal(t *testing.T, rsp *fnv1.RunFunctionResponse) {
 	}
 	if len(rsp.GetDesired().GetResources()) > 0 {
 		t.Errorf("a refusal must compose nothing new, got %d desired resources", len(rsp.GetDesired().GetResources()))
+	}
+}
+
+// logLine is one line a recordingLogger received, with every key and value
+// it carries.
+type logLine struct {
+	level, msg string
+	values     map[string]any
+}
+
+// recordingLogger records what the function logs.
+type recordingLogger struct {
+	lines  *[]logLine
+	values []any
+}
+
+func (l recordingLogger) Info(msg string, kv ...any)  { l.add("info", msg, kv) }
+func (l recordingLogger) Debug(msg string, kv ...any) { l.add("debug", msg, kv) }
+
+func (l recordingLogger) WithValues(kv ...any) xplogging.Logger {
+	return recordingLogger{lines: l.lines, values: append(slices.Clone(l.values), kv...)}
+}
+
+func (l recordingLogger) add(level, msg string, kv []any) {
+	all := append(slices.Clone(l.values), kv...)
+	values := map[string]any{}
+	for i := 0; i+1 < len(all); i += 2 {
+		values[fmt.Sprint(all[i])] = all[i+1]
+	}
+	*l.lines = append(*l.lines, logLine{level: level, msg: msg, values: values})
+}
+
+// applied returns the request Crossplane sends once it has applied a
+// response's desired Key and Alias: each observed as desired, with the
+// status the provider reported in req.
+func applied(t *testing.T, req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse) *fnv1.RunFunctionRequest {
+	t.Helper()
+	next := proto.Clone(req).(*fnv1.RunFunctionRequest)
+	for name, d := range rsp.GetDesired().GetResources() {
+		obj := proto.Clone(d.GetResource()).(*structpb.Struct)
+		if st, ok := req.GetObserved().GetResources()[name].GetResource().GetFields()["status"]; ok {
+			obj.Fields["status"] = st
+		}
+		next.Observed.Resources[name] = &fnv1.Resource{Resource: obj}
+	}
+	return next
+}
+
+func TestLogs(t *testing.T) {
+	xr := map[string]any{"xr-apiversion": "kms.example.org/v1alpha1", "xr-kind": "XKmsBackend", "xr-name": "vault-backend", "xr-namespace": ""}
+	with := func(kv ...any) map[string]any {
+		m := maps.Clone(xr)
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	}
+	observed := req(t, exampleSpec, observedKey+observedAlias, "")
+	first, err := (&Function{log: logging.NewNopLogger()}).RunFunction(context.Background(), observed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steady := applied(t, observed, first)
+	edited := proto.Clone(steady).(*fnv1.RunFunctionRequest)
+	edited.Observed.Composite.Resource.Fields["spec"].GetStructValue().Fields["deletionWindowInDays"] = structpb.NewNumberValue(14)
+
+	cases := map[string]struct {
+		reason string
+		req    *fnv1.RunFunctionRequest
+		want   []logLine
+	}{
+		"NewClaim": {
+			reason: "A new claim's Key and Alias are one change, logged once with the XR's kind, name and namespace.",
+			req:    req(t, exampleSpec, "", ""),
+			want:   []logLine{{level: "info", msg: "Changing the composed resources", values: with("changes", []string{"key: new", "alias: new"})}},
+		},
+		"Refused": {
+			reason: "A refusal is logged once, with its reason and message.",
+			req:    req(t, "\n    aliasName: x", "", ""),
+			want: []logLine{{level: "info", msg: "Refusing the XR", values: with("reason", "InvalidSpec", "message",
+				"invalid spec: spec.adminUsers: Required value: at least one admin ARN is required; spec.standardUsers: Required value: at least one standard user ARN is required; spec.region: Required value: must name the key's AWS region, e.g. eu-west-1 (the platform sets no default)")}},
+		},
+		"Applied": {
+			reason: "Once Crossplane has applied the desired Key and Alias, a call changes nothing and logs only at debug level.",
+			req:    steady,
+			want:   []logLine{{level: "debug", msg: "The composed resources are unchanged", values: xr}},
+		},
+		"Edited": {
+			reason: "An accepted edit names the fields it changes.",
+			req:    edited,
+			want:   []logLine{{level: "info", msg: "Changing the composed resources", values: with("changes", []string{"key: spec.forProvider.deletionWindowInDays"})}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var lines []logLine
+			f := &Function{log: recordingLogger{lines: &lines}}
+			if _, err := f.RunFunction(context.Background(), tc.req); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, lines, cmp.AllowUnexported(logLine{})); diff != "" {
+				t.Errorf("%s\nlogs: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
 	}
 }
