@@ -298,8 +298,8 @@ func (c *controlPlane) startAPIServer(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The legacy XRD's apiextensions.crossplane.io/v1 is deprecated (the
-	// README says so); the API server's warning about it is not news here.
+	// The legacy XRD's apiextensions.crossplane.io/v1 is deprecated in
+	// Crossplane v2; the API server's warning about it is not news here.
 	cfg.WarningHandlerWithContext = rest.NoWarnings{}
 	s := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, extv1.AddToScheme, kmsv1.AddToScheme} {
