@@ -134,11 +134,6 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if answered || observed.Alias != nil {
 		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(backend, observed.KeyID(), scope), aliasConditions.True(conditionReady))
 	}
-	if changes := composedChanges(rsp, ocds); len(changes) > 0 {
-		log.Info("Changing the composed resources", "changes", changes)
-	} else {
-		log.Debug("The composed resources are unchanged")
-	}
 
 	dxr, err := request.GetDesiredCompositeResource(req)
 	if err != nil {
@@ -162,6 +157,11 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	setAvailability(rsp, observed, xr)
 	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
+	if changes := composedChanges(rsp, ocds); len(changes) > 0 {
+		log.Info("Changing the composed resources", "changes", changes)
+	} else {
+		log.Debug("The composed resources are unchanged")
+	}
 	return rsp, nil
 }
 
