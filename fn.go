@@ -157,10 +157,16 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	setAvailability(rsp, observed, xr)
 	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
-	if changes := composedChanges(rsp, ocds); len(changes) > 0 {
-		log.Info("Changing the composed resources", "changes", changes)
-	} else {
+	// Crossplane applies the response of its last call of a reconcile, the
+	// one that carries its answer to the requirement: a change is logged at
+	// Info there only, so once per reconcile.
+	switch changes := composedChanges(rsp, ocds); {
+	case len(changes) == 0:
 		log.Debug("The composed resources are unchanged")
+	case !answered:
+		log.Debug("Changing the composed resources, once Crossplane answers the requirement", "changes", changes)
+	default:
+		log.Info("Changing the composed resources", "changes", changes)
 	}
 	return rsp, nil
 }

@@ -611,6 +611,13 @@ func applied(t *testing.T, req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRe
 	return next
 }
 
+// notAnswered removes Crossplane's answer to the function's requirement, as
+// in its first call of a reconcile.
+func notAnswered(r *fnv1.RunFunctionRequest) *fnv1.RunFunctionRequest {
+	r.RequiredResources = nil
+	return r
+}
+
 func TestLogs(t *testing.T) {
 	xr := map[string]any{"xr-apiversion": "kms.example.org/v1alpha1", "xr-kind": "XKmsBackend", "xr-name": "vault-backend", "xr-namespace": ""}
 	with := func(kv ...any) map[string]any {
@@ -644,6 +651,12 @@ func TestLogs(t *testing.T) {
 			req:    req(t, "\n    aliasName: x", "", ""),
 			want: []logLine{{level: "info", msg: "Refusing the XR", values: with("reason", "InvalidSpec", "message",
 				"invalid spec: spec.adminUsers: Required value: at least one admin ARN is required; spec.standardUsers: Required value: at least one standard user ARN is required; spec.region: Required value: must name the key's AWS region, e.g. eu-west-1 (the platform sets no default)")}},
+		},
+		"NotYetAnswered": {
+			reason: "Before Crossplane answers the requirement it calls again, and applies only that answer's response: the change is logged at debug level.",
+			req:    notAnswered(req(t, exampleSpec, "", "")),
+			want: []logLine{{level: "debug", msg: "Changing the composed resources, once Crossplane answers the requirement",
+				values: with("changes", []string{"key: new"})}},
 		},
 		"Applied": {
 			reason: "Once Crossplane has applied the desired Key and Alias, a call changes nothing and logs only at debug level.",
