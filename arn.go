@@ -99,13 +99,9 @@ func checkIAMResource(res string) string {
 // isIAMName reports whether s is a valid IAM user or role name or path
 // segment: ASCII letters, digits and +=,.@_-.
 func isIAMName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@_-", r)) {
-			return false
-		}
-	}
-	return true
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !isIAMRune(r) })
+}
+
+func isIAMRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@_-", r)
 }
