@@ -383,14 +383,27 @@ func startBenchServer(b *testing.B, bin string, args ...string) *benchServer {
 	}
 	addr := l.Addr().String()
 	_ = l.Close()
+	// The server's log goes to a file, shown if the benchmark fails: on
+	// the benchmark's output it would break the lines benchstat reads.
+	logPath := filepath.Join(b.TempDir(), "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
 	cmd := exec.Command(bin, append(args, "--address="+addr)...)
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
+		_ = logFile.Close()
+		if b.Failed() {
+			if log, err := os.ReadFile(logPath); err == nil {
+				b.Logf("server log:\n%s", log)
+			}
+		}
 	})
 	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

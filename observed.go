@@ -6,7 +6,6 @@ import (
 
 	xpv1 "github.com/crossplane/crossplane-runtime/v2/apis/common/v1"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
-	corev1 "k8s.io/api/core/v1"
 
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/resource/composed"
@@ -134,14 +133,15 @@ func str(u *composed.Unstructured, path string) string {
 }
 
 // readConditions reads the conditions provider-aws sets; one it has not set,
-// or that cannot be read, is Unknown.
+// or that cannot be read, is Unknown. The conditions are decoded once, not
+// with GetCondition per type, which decodes the whole status each time,
+// the key policy included.
 func readConditions(u *composed.Unstructured) Conditions {
+	var cs xpv1.ConditionedStatus
+	_ = u.GetValueInto("status.conditions", &cs.Conditions)
 	out := make(Conditions, 3)
 	for _, t := range []string{conditionReady, conditionSynced, conditionLastAsync} {
-		c := u.GetCondition(xpv1.ConditionType(t))
-		if c.Status == "" {
-			c.Status = corev1.ConditionUnknown
-		}
+		c := cs.GetCondition(xpv1.ConditionType(t))
 		out[t] = Condition{Status: string(c.Status), Reason: string(c.Reason), Message: c.Message}
 	}
 	return out
