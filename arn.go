@@ -34,10 +34,8 @@ type Principal struct {
 // returns a message that says what is wrong with anything else: groups,
 // wildcards, other services, malformed strings.
 func ParsePrincipal(s string) (Principal, string) {
-	// arn:partition:service:region:account:resource, where an IAM resource
-	// holds no colon.
-	parts := strings.Split(s, ":")
-	if len(parts) != 6 || parts[0] != "arn" {
+	parts, ok := splitARN(s)
+	if !ok || parts[0] != "arn" {
 		return Principal{}, "must be an IAM ARN like arn:aws:iam::123456789012:role/name"
 	}
 	partition, service, region, account, res := parts[1], parts[2], parts[3], parts[4], parts[5]
@@ -55,6 +53,22 @@ func ParsePrincipal(s string) (Principal, string) {
 		return Principal{}, msg
 	}
 	return Principal{Partition: partition, Account: account}, ""
+}
+
+// splitARN splits arn:partition:service:region:account:resource into its
+// six parts, and reports whether there are exactly six: an IAM resource
+// holds no colon. It cuts the string rather than calling strings.Split,
+// which allocates a slice per ARN: a tenth of the function's own CPU for a
+// claim of 250 principals (see docs/performance.md).
+func splitARN(s string) (parts [6]string, ok bool) {
+	rest := s
+	for i := range len(parts) - 1 {
+		if parts[i], rest, ok = strings.Cut(rest, ":"); !ok {
+			return parts, false
+		}
+	}
+	parts[5] = rest
+	return parts, !strings.Contains(rest, ":")
 }
 
 // checkIAMResource checks the resource part of an ARN: root, or a user or

@@ -6,14 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// The condition the function sets on the XR and its claim about the key
-// itself, so that an app team that can read only its claim learns why the
-// key is not ready. Crossplane keeps Ready, Synced and Healthy for itself.
+// The reasons of the KeyAvailable condition.
 const (
-	conditionKeyAvailable = "KeyAvailable"
-	reasonAvailable       = "Available"
-	reasonCreating        = "Creating"
-	reasonProviderError   = "ProviderError"
+	reasonAvailable     = "Available"
+	reasonCreating      = "Creating"
+	reasonProviderError = "ProviderError"
 )
 
 // What the provider's conditions say that is not a failure: a paused

@@ -108,6 +108,12 @@ const (
 	conditionLastAsync = "LastAsyncOperation"
 )
 
+// conditionKeyAvailable is the condition the function sets on the XR and
+// its claim about the key itself, so that an app team that can read only its
+// claim learns why the key is not ready. Crossplane keeps Ready, Synced and
+// Healthy for itself.
+const conditionKeyAvailable = "KeyAvailable"
+
 // specPath and inputPath are the roots of the field paths that errors name:
 // the claim's spec, for an app team, and the function's input in the
 // Composition, for a platform team.

@@ -501,7 +501,7 @@ func BenchmarkPrincipals(b *testing.B) {
 	for _, n := range []int{1, 10, 100, 1000} {
 		principals := arns("apps/app", n)
 		r := benchRequest(b, specWith(principals, principals))
-		spec := r.GetObserved().GetComposite().GetResource().GetFields()["spec"].GetStructValue().AsMap()
+		spec := r.GetObserved().GetComposite().GetResource().GetFields()["spec"].GetStructValue().GetFields()
 		b.Run(fmt.Sprintf("path=pipeline/principals=%d", n), func(b *testing.B) {
 			perPrincipal(b, n, func() {
 				raw, _ := ParseSpec(spec)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	kjson "sigs.k8s.io/json"
@@ -17,7 +18,6 @@ import (
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
-	"github.com/crossplane/function-sdk-go/resource/composite"
 	"github.com/crossplane/function-sdk-go/response"
 
 	"github.com/example/function-kms-backend/input/v1beta1"
@@ -48,17 +48,12 @@ type Function struct {
 func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
 	rsp := response.To(req, response.DefaultTTL)
 
-	oxr, err := request.GetObservedCompositeResource(req)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get the observed composite resource"))
-		return rsp, nil
-	}
-	xr := oxr.Resource
+	xr := ReadXR(req.GetObserved().GetComposite().GetResource())
 	log := f.log.WithValues(
-		"xr-apiversion", xr.GetAPIVersion(),
-		"xr-kind", xr.GetKind(),
-		"xr-name", xr.GetName(),
-		"xr-namespace", xr.GetNamespace(),
+		"xr-apiversion", xr.APIVersion,
+		"xr-kind", xr.Kind,
+		"xr-name", xr.Name,
+		"xr-namespace", xr.Namespace,
 	)
 
 	in := &v1beta1.Input{}
@@ -77,8 +72,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	observed := ReadObserved(ocds)
 
-	spec, _ := xr.Object["spec"].(map[string]any)
-	raw, errs := ParseSpec(spec)
+	raw, errs := ParseSpec(xr.Spec)
 	backend, warnings, rerrs := Resolve(raw, settings)
 	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 	errs = append(errs, CheckReplacement(backend, observed)...)
@@ -91,7 +85,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 
 	// The Alias is composed only once Crossplane has answered which Aliases
 	// carry the backend's alias id; an Alias that exists stays desired.
-	scope := Scope{Namespace: xr.GetNamespace()}
+	scope := Scope{Namespace: xr.Namespace}
 	labelled, answered, err := requiredAliases(req)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the required Aliases"))
@@ -100,7 +94,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if len(errs) == 0 {
 		rsp.Requirements = aliasRequirements(req, backend.AliasID(), scope)
 		if answered {
-			errs = append(errs, CheckAliasOwner(backend, xr.GetName(), xr.GetNamespace(), observed.Alias, labelled)...)
+			errs = append(errs, CheckAliasOwner(backend, xr.Name, xr.Namespace, observed.Alias, labelled)...)
 		}
 	}
 
@@ -116,7 +110,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		// it was. (Crossplane marks a condition a refusal leaves out as
 		// Unknown.)
 		if observed.Key != nil || observed.Alias != nil {
-			setAvailability(rsp, observed, xr)
+			setAvailability(rsp, observed, xr.KeyAvailable)
 		}
 		return refuse(rsp, log, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
 	}
@@ -140,9 +134,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the desired composite resource"))
 		return rsp, nil
 	}
+	// apimachinery's SetNestedField rather than the SDK's SetValue, which
+	// parses the path and round-trips the value through JSON: a fifth of
+	// the function's own CPU when the Key and Alias exist.
 	status := ComputeStatus(backend, observed)
 	for name, v := range status.Fields() {
-		if err := dxr.Resource.SetValue("status."+name, v); err != nil {
+		if err := unstructured.SetNestedField(dxr.Resource.Object, v, "status", name); err != nil {
 			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", name))
 			return rsp, nil
 		}
@@ -155,7 +152,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
-	setAvailability(rsp, observed, xr)
+	setAvailability(rsp, observed, xr.KeyAvailable)
 	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
 	// Crossplane applies the response of its last call of a reconcile, the
 	// one that carries its answer to the requirement: a change is logged at
@@ -234,7 +231,7 @@ func composedChanges(rsp *fnv1.RunFunctionResponse, ocds map[resource.Name]resou
 // and, when it turns to ProviderError or the error changes from the one the
 // observed XR carries, a warning event with the same text: an event, unlike
 // a condition, is listed with its time by kubectl describe.
-func setAvailability(rsp *fnv1.RunFunctionResponse, o Observed, xr *composite.Unstructured) {
+func setAvailability(rsp *fnv1.RunFunctionResponse, o Observed, previous Condition) {
 	a := KeyAvailability(o)
 	if a.Available {
 		response.ConditionTrue(rsp, conditionKeyAvailable, a.Reason).TargetCompositeAndClaim()
@@ -244,8 +241,7 @@ func setAvailability(rsp *fnv1.RunFunctionResponse, o Observed, xr *composite.Un
 	if a.Reason != reasonProviderError {
 		return
 	}
-	previous := xr.GetCondition(conditionKeyAvailable)
-	if string(previous.Reason) != a.Reason || previous.Message != a.Message {
+	if previous.Reason != a.Reason || previous.Message != a.Message {
 		response.Warning(rsp, errors.New(a.Message)).WithReason(a.Reason).TargetCompositeAndClaim()
 	}
 }

@@ -62,7 +62,7 @@ func FuzzParseSpec(f *testing.F) {
 		if !ok {
 			return
 		}
-		raw, errs := ParseSpec(v.GetStructValue().AsMap())
+		raw, errs := ParseSpec(v.GetStructValue().GetFields())
 		c, _, rerrs := Resolve(raw, defaultSettings())
 		errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 		errs = append(errs, CheckReplacement(c, Observed{})...)
@@ -228,7 +228,7 @@ func checkComposed(t *testing.T, req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunc
 		if r, _, _ := unstructured.NestedString(ok, "spec", "forProvider", "region"); r != "" && r != *region {
 			t.Errorf("the observed Key in %s would be replaced by one in %s", r, *region)
 		}
-		if isOrphan(asComposed(ok)) && !isOrphan(asComposed(k)) && !warned(rsp, "spec.deletionPolicy: changes from Orphan to Delete") {
+		if isOrphan(ok) && !isOrphan(k) && !warned(rsp, "spec.deletionPolicy: changes from Orphan to Delete") {
 			t.Errorf("the observed Key is orphaned, the desired one is not, and no warning says so")
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/crossplane/function-sdk-go/resource"
 	"k8s.io/utils/ptr"
@@ -76,6 +78,12 @@ status:
 			docs:   map[string]string{"key": `spec: {managementPolicies: ["*"]}`},
 			want:   Observed{Key: &ObservedKey{Conditions: unreported()}},
 		},
+		"ConditionsOfOtherShapes": {
+			reason: "Entries of status.conditions that are not conditions, and conditions of other types, are skipped.",
+			docs: map[string]string{"key": `
+status: {conditions: [Ready, {type: Healthy, status: "False"}, {status: "False"}, {type: Synced, status: "True"}]}`},
+			want: Observed{Key: &ObservedKey{Conditions: Conditions{"Ready": {Status: "Unknown"}, "Synced": {Status: "True"}, "LastAsyncOperation": {Status: "Unknown"}}}},
+		},
 		"WrongTypes": {
 			reason: "Fields of unexpected types read as unknown, never as an error; conditions that are not a list read as none.",
 			docs: map[string]string{"key": `
@@ -89,6 +97,58 @@ status: {atProvider: {keyId: [x], enableKeyRotation: "yes", deletionWindowInDays
 			got := ReadObserved(observedFrom(t, tc.docs))
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s\nReadObserved: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+func TestReadXR(t *testing.T) {
+	cases := map[string]struct {
+		reason string
+		xr     string
+		want   ObservedXR
+	}{
+		"Nothing": {
+			reason: "A request without an XR reads as an empty one.",
+		},
+		"Namespaced": {
+			reason: "The XR's type, name, namespace and spec, and the KeyAvailable condition of an earlier call, are read; other conditions are not.",
+			xr: `
+apiVersion: kms.example.org/v1alpha1
+kind: KmsBackend
+metadata: {name: vault, namespace: team-a}
+spec: {aliasName: vault}
+status:
+  conditions:
+  - {type: Ready, status: "False", reason: Creating}
+  - {type: KeyAvailable, status: "False", reason: ProviderError, message: "key: denied"}`,
+			want: ObservedXR{
+				APIVersion: "kms.example.org/v1alpha1", Kind: "KmsBackend", Name: "vault", Namespace: "team-a",
+				Spec:         map[string]*structpb.Value{"aliasName": structpb.NewStringValue("vault")},
+				KeyAvailable: Condition{Status: "False", Reason: "ProviderError", Message: "key: denied"},
+			},
+		},
+		"WrongTypes": {
+			reason: "Fields of unexpected types read as empty, never as an error.",
+			xr:     `{metadata: [x], spec: "vault", status: {conditions: [KeyAvailable, {type: KeyAvailable, status: 1}]}}`,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var xr *structpb.Struct
+			if tc.xr != "" {
+				var obj map[string]any
+				if err := yaml.Unmarshal([]byte(tc.xr), &obj); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if xr, err = structpb.NewStruct(obj); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := ReadXR(xr)
+			if diff := cmp.Diff(tc.want, got, protocmp.Transform()); diff != "" {
+				t.Errorf("%s\nReadXR: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -36,7 +36,7 @@ func check(t *testing.T, spec map[string]any, s Settings) (Backend, []string, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, errs := ParseSpec(st.AsMap())
+	raw, errs := ParseSpec(st.GetFields())
 	c, warns, rerrs := Resolve(raw, s)
 	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
 	msgs := make([]string, 0, len(errs))
