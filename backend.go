@@ -29,6 +29,9 @@ type Backend struct {
 	Tags               map[string]string
 	ProviderConfigName string
 	DeletionPolicy     string
+	// AllowedServices are the AWS services through which alone the standard
+	// users may use the key, sorted; empty when they may use it directly.
+	AllowedServices []string
 }
 
 // AliasID identifies the AWS alias a backend manages, within one flavour:
@@ -60,7 +63,17 @@ const (
 	maxPrincipals = 1000
 	// maxPolicyBytes is the KMS limit on the size of a key policy.
 	maxPolicyBytes = 32768
+	// maxAllowedServices bounds spec.allowedServices.
+	maxAllowedServices = 20
 )
+
+// viaServices are the services spec.allowedServices may name: AWS services
+// that use a KMS key on a caller's behalf, by the name kms:ViaService gives
+// them (<service>.<region>.amazonaws.com). EBS volumes are ec2's.
+var viaServices = []string{
+	"backup", "dynamodb", "ec2", "ecr", "elasticache", "elasticfilesystem", "es", "glue", "kinesis", "lambda",
+	"rds", "redshift", "s3", "secretsmanager", "sns", "sqs", "ssm",
+}
 
 // The built-in defaults, used when neither the claim nor the function's
 // input sets a field.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -25,12 +26,12 @@ type PolicyDocument struct {
 
 // Statement is one statement of a key policy.
 type Statement struct {
-	Sid       string                       `json:"Sid"`
-	Effect    string                       `json:"Effect"`
-	Principal Principals                   `json:"Principal"`
-	Action    []string                     `json:"Action"`
-	Resource  string                       `json:"Resource"`
-	Condition map[string]map[string]string `json:"Condition,omitempty"`
+	Sid       string                    `json:"Sid"`
+	Effect    string                    `json:"Effect"`
+	Principal Principals                `json:"Principal"`
+	Action    []string                  `json:"Action"`
+	Resource  string                    `json:"Resource"`
+	Condition map[string]map[string]any `json:"Condition,omitempty"`
 }
 
 // Principals names the AWS principals a statement applies to.
@@ -39,20 +40,33 @@ type Principals struct {
 }
 
 // KeyPolicy returns the key policy for a backend: the account root, admins,
-// users and grants.
+// users and grants. With allowed services, the users and their grants are
+// held to requests those services make on their behalf in the key's region.
 func KeyPolicy(b Backend) PolicyDocument {
 	stmts := make([]Statement, 0, 4)
 	if b.AccountRoot != "" {
 		stmts = append(stmts, allow("EnableIAMUserPermissions", []string{b.AccountRoot}, adminActions))
 	}
+	users := allow(sidUsers, b.StandardUsers, userActions)
 	grants := allow("KeyUsersPersistentResourceGrants", b.StandardUsers, grantActions)
-	grants.Condition = map[string]map[string]string{"Bool": {"kms:GrantIsForAWSResource": "true"}}
-	stmts = append(stmts,
-		allow(sidAdministrators, b.AdminUsers, adminActions),
-		allow(sidUsers, b.StandardUsers, userActions),
-		grants,
-	)
+	grants.Condition = map[string]map[string]any{"Bool": {"kms:GrantIsForAWSResource": "true"}}
+	if via := viaService(b); len(via) > 0 {
+		users.Condition = map[string]map[string]any{"StringEquals": {"kms:ViaService": via}}
+		grants.Condition["StringEquals"] = map[string]any{"kms:ViaService": via}
+	}
+	stmts = append(stmts, allow(sidAdministrators, b.AdminUsers, adminActions), users, grants)
 	return PolicyDocument{Version: "2012-10-17", Statement: stmts}
+}
+
+// viaService returns the kms:ViaService values of the allowed services, one
+// per service and region, sorted.
+func viaService(b Backend) []string {
+	out := make([]string, 0, len(b.AllowedServices))
+	for _, s := range b.AllowedServices {
+		out = append(out, s+"."+b.Region+".amazonaws.com")
+	}
+	slices.Sort(out)
+	return out
 }
 
 func allow(sid string, principals, actions []string) Statement {

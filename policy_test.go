@@ -32,6 +32,14 @@ func TestKeyPolicyGolden(t *testing.T) {
 				return s
 			}(),
 		},
+		"AllowedServices": {
+			reason: "The users and their grants are held to S3 and RDS in the key's region, sorted.",
+			spec: func() map[string]any {
+				s := validSpec()
+				s["allowedServices"] = []any{"s3", "rds"}
+				return s
+			}(),
+		},
 		"GovCloudWithoutRoot": {
 			reason: "The partition comes from the ARNs; the platform dropped the root statement.",
 			spec: func() map[string]any {
@@ -85,6 +93,32 @@ func TestKeyPolicyGolden(t *testing.T) {
 				t.Errorf("%s\npolicy differs from %s (-want, +got):\n%s", tc.reason, path, diff)
 			}
 		})
+	}
+}
+
+// TestKeyPolicyWithoutServices checks that an empty allowedServices gives
+// the policy of a claim without it, byte for byte: a claim that does not use
+// the field keeps the policy its key has.
+func TestKeyPolicyWithoutServices(t *testing.T) {
+	policyOf := func(spec map[string]any) string {
+		c, _, errs := check(t, spec, defaultSettings())
+		if len(errs) > 0 {
+			t.Fatalf("want a valid spec, got %v", errs)
+		}
+		p, err := KeyPolicy(c).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	without := policyOf(validSpec())
+	empty := validSpec()
+	empty["allowedServices"] = []any{}
+	if got := policyOf(empty); got != without {
+		t.Errorf("allowedServices: [] changes the policy:\n got %s\nwant %s", got, without)
+	}
+	if strings.Contains(without, "kms:ViaService") {
+		t.Errorf("a policy without allowedServices holds kms:ViaService: %s", without)
 	}
 }
 

@@ -284,6 +284,36 @@ func TestRenderExamples(t *testing.T) {
 				check:     targetsObservedKey,
 			},
 		},
+		"AllowedServices": {
+			reason: "A claim's allowedServices holds the users' and grants' statements to requests through those services in the key's region.",
+			args:   args{xr: "example/allowed-services/xr.yaml", composition: "configuration/legacy/composition.yaml"},
+			want: want{
+				kinds:     []string{"Alias", "Key", "XKmsBackend"},
+				status:    map[string]any{"kmsKeyAliasName": "alias/orders-data"},
+				ready:     "False",
+				available: [2]string{"False", "Creating"},
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					var p PolicyDocument
+					if err := json.Unmarshal([]byte(nested(t, docs["Key"], "spec", "forProvider", "policy").(string)), &p); err != nil {
+						t.Fatal(err)
+					}
+					via := []any{"rds.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com"}
+					for _, s := range p.Statement {
+						got := s.Condition["StringEquals"]["kms:ViaService"]
+						switch s.Sid {
+						case sidUsers, "KeyUsersPersistentResourceGrants":
+							if !cmp.Equal(got, via) {
+								t.Errorf("%s kms:ViaService: want %v, got %v", s.Sid, via, got)
+							}
+						default:
+							if got != nil {
+								t.Errorf("%s: want no kms:ViaService, got %v", s.Sid, got)
+							}
+						}
+					}
+				},
+			},
+		},
 		"InputDefaults": {
 			reason: "A claim without region, provider config, window or rotation renders with the platform's defaults from the function input, its tags over the platform's.",
 			args:   args{xr: "example/guardrails/xr-defaults.yaml", composition: "example/guardrails/composition.yaml"},

@@ -111,6 +111,10 @@ func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
 		errs = append(errs, checkName(specPath.Child("providerConfigName"), b.ProviderConfigName)...)
 	}
 
+	var serviceErrs field.ErrorList
+	b.AllowedServices, serviceErrs = distinctOf(specPath.Child("allowedServices"), raw.AllowedServices, viaServices)
+	errs = append(errs, serviceErrs...)
+
 	if d := raw.DeletionPolicy; d != nil {
 		b.DeletionPolicy = *d
 		if *d != deletionPolicyDelete && *d != deletionPolicyOrphan {
@@ -171,6 +175,28 @@ func (pr *principals) parse(p *field.Path, arns []string, what string, accounts 
 	}
 	slices.Sort(out)
 	return out
+}
+
+// distinctOf returns the list's items sorted, refusing each that is not
+// one of known or repeats an earlier one.
+func distinctOf(p *field.Path, items, known []string) ([]string, field.ErrorList) {
+	var errs field.ErrorList
+	out := make([]string, 0, len(items))
+	for i, s := range items {
+		switch {
+		case !slices.Contains(known, s):
+			errs = append(errs, field.NotSupported(p.Index(i), shown(s), known))
+		case slices.Contains(out, s):
+			errs = append(errs, field.Duplicate(p.Index(i), s))
+		default:
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	if len(out) == 0 {
+		return nil, errs
+	}
+	return out, errs
 }
 
 func checkAliasName(name string) string {

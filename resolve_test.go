@@ -257,6 +257,25 @@ func TestResolveRules(t *testing.T) {
 			args:   args{with: `deletionPolicy: Retain`},
 			want:   []string{`spec.deletionPolicy: Unsupported value: "Retain": supported values: "Delete", "Orphan"`},
 		},
+		"ServicesKnown": {
+			reason: "allowedServices names services the function knows, each once.",
+			args:   args{with: `allowedServices: [s3, S3, kms, s3]`},
+			want: []string{
+				`spec.allowedServices[1]: Unsupported value: "S3": supported values: "backup", "dynamodb", "ec2", "ecr", "elasticache", "elasticfilesystem", "es", "glue", "kinesis", "lambda", "rds", "redshift", "s3", "secretsmanager", "sns", "sqs", "ssm"`,
+				`spec.allowedServices[2]: Unsupported value: "kms": supported values: "backup", "dynamodb", "ec2", "ecr", "elasticache", "elasticfilesystem", "es", "glue", "kinesis", "lambda", "rds", "redshift", "s3", "secretsmanager", "sns", "sqs", "ssm"`,
+				`spec.allowedServices[3]: Duplicate value: "s3"`,
+			},
+		},
+		"ServicesTooMany": {
+			reason: "allowedServices is refused by its length alone past 20 entries.",
+			args:   args{with: `allowedServices: [` + strings.Repeat("s3, ", 20) + `s3]`},
+			want:   []string{`spec.allowedServices: Too many: 21: must have at most 20 items`},
+		},
+		"ServicesNotStrings": {
+			reason: "allowedServices is a list of strings.",
+			args:   args{with: `allowedServices: [s3, 3]`},
+			want:   []string{`spec.allowedServices[1]: Invalid value: 3: must be a string`},
+		},
 		"NullIsUnset": {
 			reason: "An explicit null reads as an unset field and gets the default.",
 			args:   args{with: `description: null`},

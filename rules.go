@@ -101,6 +101,12 @@ func tooManyPrincipals(p *field.Path, n int) *field.Error {
 	return e
 }
 
+// tooManyServices says why spec.allowedServices is refused by its length
+// alone.
+func tooManyServices(p *field.Path, n int) *field.Error {
+	return field.TooMany(p, n, maxAllowedServices)
+}
+
 // tooLong is field.TooLong counting characters, as AWS does, not bytes.
 func tooLong(p *field.Path, maxLength int) *field.Error {
 	e := field.TooLong(p, "", maxLength)

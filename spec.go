@@ -24,6 +24,7 @@ type RawSpec struct {
 	Tags                 map[string]string
 	ProviderConfigName   *string
 	DeletionPolicy       *string
+	AllowedServices      []string
 }
 
 // ParseSpec reads the fields this function knows from an XR's spec, as the
@@ -44,13 +45,14 @@ func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
 		Description:          scalar[string](&p, "description", "a string"),
 		DeletionWindowInDays: p.integer("deletionWindowInDays"),
 		EnableKeyRotation:    scalar[bool](&p, "enableKeyRotation", "a boolean"),
-		AdminUsers:           p.strings("adminUsers"),
-		StandardUsers:        p.strings("standardUsers"),
+		AdminUsers:           p.strings("adminUsers", maxPrincipals, tooManyPrincipals),
+		StandardUsers:        p.strings("standardUsers", maxPrincipals, tooManyPrincipals),
 		Region:               scalar[string](&p, "region", "a string"),
 		RotationPeriodInDays: p.integer("rotationPeriodInDays"),
 		Tags:                 p.stringMap("tags"),
 		ProviderConfigName:   scalar[string](&p, "providerConfigName", "a string"),
 		DeletionPolicy:       scalar[string](&p, "deletionPolicy", "a string"),
+		AllowedServices:      p.strings("allowedServices", maxAllowedServices, tooManyServices),
 	}
 	return s, p.errs
 }
@@ -123,7 +125,9 @@ func integral(v any) (int64, bool) {
 // strings and stringMap read their items as protobuf values, so that no
 // item is converted to a Go value unless it has the wrong type.
 
-func (p *parser) strings(name string) []string {
+// strings reads a list of strings, refusing one of more than limit items
+// with tooMany's error.
+func (p *parser) strings(name string, limit int, tooMany func(*field.Path, int) *field.Error) []string {
 	v, ok := p.value(name)
 	if !ok {
 		return nil
@@ -134,8 +138,8 @@ func (p *parser) strings(name string) []string {
 		p.typeErr(path, v.AsInterface(), "a list of strings")
 		return nil
 	}
-	if len(l.GetValues()) > maxPrincipals {
-		p.errs = append(p.errs, tooManyPrincipals(path, len(l.GetValues())))
+	if len(l.GetValues()) > limit {
+		p.errs = append(p.errs, tooMany(path, len(l.GetValues())))
 		return nil
 	}
 	out := make([]string, 0, len(l.GetValues()))

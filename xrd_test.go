@@ -49,7 +49,7 @@ var xrds = map[string]xrd{
 		examples:   []string{"example/xr.yaml", "example/claim.yaml"},
 		// The guardrails are the function's to apply: the schema accepts
 		// these claims.
-		others: []string{"example/guardrails/xr-defaults.yaml", "example/guardrails/xr-foreign-account.yaml", "example/guardrails/xr-short-window.yaml"},
+		others: []string{"example/guardrails/xr-defaults.yaml", "example/guardrails/xr-foreign-account.yaml", "example/guardrails/xr-short-window.yaml", "example/allowed-services/xr.yaml"},
 	},
 	"Namespaced": {
 		definition: "configuration/namespaced/definition.yaml",
@@ -121,38 +121,51 @@ var xrdCases = map[string]xrdCase{
 		s["enableKeyRotation"] = false
 		s["rotationPeriodInDays"] = 365
 	}, "spec.rotationPeriodInDays", "only with enableKeyRotation"},
-	"admins-missing":  {"adminUsers is required", unset("adminUsers"), "spec.adminUsers", "Required value"},
-	"admins-empty":    {"adminUsers is empty", set("adminUsers", []any{}), "spec.adminUsers", "at least 1 items"},
-	"admins-too-many": {"adminUsers has 1001 ARNs", set("adminUsers", roles(1001)), "spec.adminUsers", "Too many"},
-	"admin-group":     {"an IAM group", set("adminUsers", []any{"arn:aws:iam::123456789012:group/admins"}), "spec.adminUsers[0]", "should match"},
-	"admin-wildcard":  {"a wildcard", set("adminUsers", []any{"arn:aws:iam::123456789012:role/*"}), "spec.adminUsers[0]", "should match"},
-	"admin-account":   {"an 11-digit account", set("adminUsers", []any{"arn:aws:iam::12345678901:root"}), "spec.adminUsers[0]", "should match"},
-	"admin-service":   {"an S3 ARN", set("adminUsers", []any{"arn:aws:s3:::bucket"}), "spec.adminUsers[0]", "should match"},
-	"admin-partition": {"an unknown partition", set("adminUsers", []any{"arn:azure:iam::123456789012:root"}), "spec.adminUsers[0]", "should match"},
-	"admin-name-long": {"a role name of 65 characters", set("adminUsers", []any{"arn:aws:iam::123456789012:role/" + strings.Repeat("r", 65)}), "spec.adminUsers[0]", "should match"},
-	"admin-too-long":  {"an ARN of 2049 characters", set("adminUsers", []any{"arn:aws:iam::123456789012:role/" + strings.Repeat("p/", 1010) + "r"}), "spec.adminUsers[0]", "Too long"},
-	"users-missing":   {"standardUsers is required", unset("standardUsers"), "spec.standardUsers", "Required value"},
-	"users-empty":     {"standardUsers is empty", set("standardUsers", []any{}), "spec.standardUsers", "at least 1 items"},
-	"user-bad":        {"a user that is no ARN", set("standardUsers", []any{"vault-server"}), "spec.standardUsers[0]", "should match"},
-	"partitions":      {"principals in two partitions", set("standardUsers", []any{"arn:aws-cn:iam::123456789012:role/vault"}), "spec.standardUsers", "share one partition"},
-	"region":          {"a region that is no AWS region", set("region", "europe"), "spec.region", "should match"},
-	"region-long":     {"a region of 33 characters", set("region", "eu-"+strings.Repeat("w", 28)+"-1"), "spec.region", "Too long"},
-	"tags-too-many":   {"48 tags", set("tags", tags(48)), "spec.tags", "Too many"},
-	"tag-value-long":  {"a tag value of 257 characters", set("tags", map[string]any{"team": strings.Repeat("v", 257)}), "spec.tags.team", "Too long"},
-	"tag-value-chars": {"a tag value with <", set("tags", map[string]any{"team": "<vault>"}), "spec.tags.team", "should match"},
-	"tag-key-empty":   {"an empty tag key", set("tags", map[string]any{"": "x"}), "spec.tags", "1-128 characters"},
-	"tag-key-long":    {"a tag key of 129 characters", set("tags", map[string]any{strings.Repeat("k", 129): "x"}), "spec.tags", "1-128 characters"},
-	"tag-key-aws":     {"a tag key in AWS's aws: namespace", set("tags", map[string]any{"AWS:owner": "x"}), "spec.tags", "which AWS reserves"},
-	"tag-key-ours":    {"a tag key provider-aws sets", set("tags", map[string]any{"crossplane-name": "x"}), "spec.tags", "set by provider-aws"},
-	"provider-config": {"a providerConfigName that is no object name", set("providerConfigName", "AWS_Prod"), "spec.providerConfigName", "should match"},
-	"policy":          {"an unknown deletionPolicy", set("deletionPolicy", "Keep"), "spec.deletionPolicy", "Unsupported value"},
-	"unknown-field":   {"a misspelt field", set("adminUser", []any{"arn:aws:iam::123456789012:root"}), "spec.adminUser", "unknown field"},
+	"admins-missing":     {"adminUsers is required", unset("adminUsers"), "spec.adminUsers", "Required value"},
+	"admins-empty":       {"adminUsers is empty", set("adminUsers", []any{}), "spec.adminUsers", "at least 1 items"},
+	"admins-too-many":    {"adminUsers has 1001 ARNs", set("adminUsers", roles(1001)), "spec.adminUsers", "Too many"},
+	"admin-group":        {"an IAM group", set("adminUsers", []any{"arn:aws:iam::123456789012:group/admins"}), "spec.adminUsers[0]", "should match"},
+	"admin-wildcard":     {"a wildcard", set("adminUsers", []any{"arn:aws:iam::123456789012:role/*"}), "spec.adminUsers[0]", "should match"},
+	"admin-account":      {"an 11-digit account", set("adminUsers", []any{"arn:aws:iam::12345678901:root"}), "spec.adminUsers[0]", "should match"},
+	"admin-service":      {"an S3 ARN", set("adminUsers", []any{"arn:aws:s3:::bucket"}), "spec.adminUsers[0]", "should match"},
+	"admin-partition":    {"an unknown partition", set("adminUsers", []any{"arn:azure:iam::123456789012:root"}), "spec.adminUsers[0]", "should match"},
+	"admin-name-long":    {"a role name of 65 characters", set("adminUsers", []any{"arn:aws:iam::123456789012:role/" + strings.Repeat("r", 65)}), "spec.adminUsers[0]", "should match"},
+	"admin-too-long":     {"an ARN of 2049 characters", set("adminUsers", []any{"arn:aws:iam::123456789012:role/" + strings.Repeat("p/", 1010) + "r"}), "spec.adminUsers[0]", "Too long"},
+	"users-missing":      {"standardUsers is required", unset("standardUsers"), "spec.standardUsers", "Required value"},
+	"users-empty":        {"standardUsers is empty", set("standardUsers", []any{}), "spec.standardUsers", "at least 1 items"},
+	"user-bad":           {"a user that is no ARN", set("standardUsers", []any{"vault-server"}), "spec.standardUsers[0]", "should match"},
+	"partitions":         {"principals in two partitions", set("standardUsers", []any{"arn:aws-cn:iam::123456789012:role/vault"}), "spec.standardUsers", "share one partition"},
+	"region":             {"a region that is no AWS region", set("region", "europe"), "spec.region", "should match"},
+	"region-long":        {"a region of 33 characters", set("region", "eu-"+strings.Repeat("w", 28)+"-1"), "spec.region", "Too long"},
+	"tags-too-many":      {"48 tags", set("tags", tags(48)), "spec.tags", "Too many"},
+	"tag-value-long":     {"a tag value of 257 characters", set("tags", map[string]any{"team": strings.Repeat("v", 257)}), "spec.tags.team", "Too long"},
+	"tag-value-chars":    {"a tag value with <", set("tags", map[string]any{"team": "<vault>"}), "spec.tags.team", "should match"},
+	"tag-key-empty":      {"an empty tag key", set("tags", map[string]any{"": "x"}), "spec.tags", "1-128 characters"},
+	"tag-key-long":       {"a tag key of 129 characters", set("tags", map[string]any{strings.Repeat("k", 129): "x"}), "spec.tags", "1-128 characters"},
+	"tag-key-aws":        {"a tag key in AWS's aws: namespace", set("tags", map[string]any{"AWS:owner": "x"}), "spec.tags", "which AWS reserves"},
+	"services-unknown":   {"a service the function does not know", set("allowedServices", []any{"s3", "s4"}), "spec.allowedServices[1]", "Unsupported value"},
+	"services-duplicate": {"a service named twice", set("allowedServices", []any{"s3", "rds", "s3"}), "spec.allowedServices", "each service once"},
+	"services-too-many":  {"21 services", set("allowedServices", services(21)), "spec.allowedServices", "Too many"},
+	"tag-key-ours":       {"a tag key provider-aws sets", set("tags", map[string]any{"crossplane-name": "x"}), "spec.tags", "set by provider-aws"},
+	"provider-config":    {"a providerConfigName that is no object name", set("providerConfigName", "AWS_Prod"), "spec.providerConfigName", "should match"},
+	"policy":             {"an unknown deletionPolicy", set("deletionPolicy", "Keep"), "spec.deletionPolicy", "Unsupported value"},
+	"unknown-field":      {"a misspelt field", set("adminUser", []any{"arn:aws:iam::123456789012:root"}), "spec.adminUser", "unknown field"},
 }
 
 func roles(n int) []any {
 	out := make([]any, n)
 	for i := range out {
 		out[i] = fmt.Sprintf("arn:aws:iam::123456789012:role/r%d", i)
+	}
+	return out
+}
+
+// services returns n services the function knows, repeating them once
+// they run out.
+func services(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = viaServices[i%len(viaServices)]
 	}
 	return out
 }
@@ -303,6 +316,25 @@ func xrdCRD(t *testing.T, file string) *apiextensions.CustomResourceDefinition {
 		t.Fatal(err)
 	}
 	return internal
+}
+
+// TestXRDServicesAreTheFunctions checks that each XRD offers exactly the
+// services the function knows for allowedServices.
+func TestXRDServicesAreTheFunctions(t *testing.T) {
+	for name, x := range xrds {
+		crd := xrdCRD(t, x.definition)
+		items := crd.Spec.Validation.OpenAPIV3Schema.Properties["spec"].Properties["allowedServices"].Items
+		if items == nil || items.Schema == nil {
+			t.Fatalf("%s: spec.allowedServices has no items schema", name)
+		}
+		var enum []string
+		for _, v := range items.Schema.Enum {
+			enum = append(enum, fmt.Sprint(v))
+		}
+		if diff := cmp.Diff(viaServices, enum); diff != "" {
+			t.Errorf("%s: spec.allowedServices enum differs from the function's services (-function, +XRD):\n%s", name, diff)
+		}
+	}
 }
 
 // TestXRDIsValidCRD runs the API server's validation of a CRD on the XRD's
