@@ -32,23 +32,30 @@ type Availability struct {
 	Message   string
 }
 
-// KeyAvailability says whether the claim's key can be used, and if not,
-// what it waits for or what the provider reported: a resource whose Synced
-// or LastAsyncOperation condition is False with an error is a ProviderError;
-// a resource the provider has not reported on yet, or an Alias waiting for
-// its Key's id, is still Creating.
-func KeyAvailability(o Observed) Availability {
+// KeyAvailability says whether the claim's key, and its replicas in these
+// regions, can be used, and if not, what it waits for or what the provider
+// reported: a resource whose Synced or LastAsyncOperation condition is False
+// with an error is a ProviderError; a resource the provider has not reported
+// on yet, or an Alias waiting for its Key's id, is still Creating.
+func KeyAvailability(o Observed, replicaRegions []string) Availability {
 	key, alias := o.conditions()
-	if msg := providerError(key); msg != "" {
-		return Availability{Reason: reasonProviderError, Message: "key: " + msg}
+	type part struct {
+		name       string
+		conditions Conditions
 	}
-	if msg := providerError(alias); msg != "" {
-		return Availability{Reason: reasonProviderError, Message: "alias: " + msg}
+	parts := []part{{"key", key}, {"alias", alias}}
+	for _, r := range replicaRegions {
+		replica, replicaAlias := o.replicaConditions(r)
+		parts = append(parts, part{"replica " + r, replica}, part{"alias " + r, replicaAlias})
+	}
+	for _, p := range parts {
+		if msg := providerError(p.conditions); msg != "" {
+			return Availability{Reason: reasonProviderError, Message: p.name + ": " + msg}
+		}
 	}
 	keyOK, aliasOK := available(key), available(alias)
 	switch {
 	case keyOK && aliasOK:
-		return Availability{Available: true, Reason: reasonAvailable}
 	case keyOK:
 		return Availability{Reason: reasonCreating, Message: "Waiting for the alias"}
 	case aliasOK:
@@ -56,6 +63,16 @@ func KeyAvailability(o Observed) Availability {
 	default:
 		return Availability{Reason: reasonCreating, Message: "Waiting for the key; the alias waits for the key"}
 	}
+	for _, r := range replicaRegions {
+		replica, replicaAlias := o.replicaConditions(r)
+		switch {
+		case !available(replica):
+			return Availability{Reason: reasonCreating, Message: "Waiting for the replica in " + r + "; its alias waits for it"}
+		case !available(replicaAlias):
+			return Availability{Reason: reasonCreating, Message: "Waiting for the alias in " + r}
+		}
+	}
+	return Availability{Available: true, Reason: reasonAvailable}
 }
 
 func available(c Conditions) bool { return c.True(conditionReady) && c.True(conditionSynced) }

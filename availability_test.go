@@ -84,7 +84,7 @@ func TestKeyAvailability(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, KeyAvailability(tc.o)); diff != "" {
+			if diff := cmp.Diff(tc.want, KeyAvailability(tc.o, nil)); diff != "" {
 				t.Errorf("%s\nKeyAvailability(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

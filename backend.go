@@ -32,15 +32,25 @@ type Backend struct {
 	// AllowedServices are the AWS services through which alone the standard
 	// users may use the key, sorted; empty when they may use it directly.
 	AllowedServices []string
+	// ReplicaRegions are the regions of the key's replicas, sorted; a key
+	// with replicas is a multi-region key.
+	ReplicaRegions []string
 }
+
+// MultiRegion reports whether the backend's key is a multi-region key.
+func (b Backend) MultiRegion() bool { return len(b.ReplicaRegions) > 0 }
 
 // AliasID identifies the AWS alias a backend manages, within one flavour:
 // the first 63 hexadecimal digits (a label value's limit) of the SHA-256 of
 // <provider config>/<region>/<alias name>, which no label could hold as
 // they are. Neither a provider config's name nor a region holds a slash, so
 // the three parts cannot run into each other.
-func (b Backend) AliasID() string {
-	h := sha256.Sum256([]byte(b.ProviderConfigName + "/" + b.Region + "/" + b.AliasName))
+func (b Backend) AliasID() string { return b.AliasIDIn(b.Region) }
+
+// AliasIDIn is the AliasID of the backend's alias in a region: the key's,
+// or one of its replicas'.
+func (b Backend) AliasIDIn(region string) string {
+	h := sha256.Sum256([]byte(b.ProviderConfigName + "/" + region + "/" + b.AliasName))
 	return hex.EncodeToString(h[:])[:63]
 }
 
@@ -65,6 +75,8 @@ const (
 	maxPolicyBytes = 32768
 	// maxAllowedServices bounds spec.allowedServices.
 	maxAllowedServices = 20
+	// maxReplicaRegions bounds spec.replicaRegions.
+	maxReplicaRegions = 10
 )
 
 // viaServices are the services spec.allowedServices may name: AWS services
@@ -107,6 +119,20 @@ const (
 const (
 	keyName   = "key"
 	aliasName = "alias"
+)
+
+// The kinds of provider-aws' KMS resources the function composes.
+const (
+	kindKey        = "Key"
+	kindAlias      = "Alias"
+	kindReplicaKey = "ReplicaKey"
+)
+
+// The composition resource names of a replica key and of its alias, by
+// region: the name stays with the region when the list is reordered.
+const (
+	replicaNamePrefix      = "replica-"
+	replicaAliasNamePrefix = "alias-"
 )
 
 // aliasIDLabel labels each composed Alias with its Backend's AliasID, so

@@ -47,20 +47,44 @@ func (s Scope) APIVersion() string {
 // requires the two to be equal, so that every field name and shape here is
 // the provider's.
 
-// DesiredKey returns the KMS Key for a backend with its computed policy.
+// DesiredKey returns the KMS Key for a backend with its computed policy: a
+// multi-region key when the backend has replicas.
 func DesiredKey(b Backend, policy string, s Scope) *structpb.Struct {
+	fp := keyFields(b, policy, b.Region)
+	fp["enableKeyRotation"] = structpb.NewBoolValue(b.EnableKeyRotation)
+	if b.RotationPeriodInDays != nil {
+		fp["rotationPeriodInDays"] = structpb.NewNumberValue(float64(*b.RotationPeriodInDays))
+	}
+	if b.MultiRegion() {
+		fp["multiRegion"] = structpb.NewBoolValue(true)
+	}
+	return managed(b, s, kindKey, nil, nil, fp)
+}
+
+// DesiredReplicaKey returns the ReplicaKey of a backend's key in a replica
+// region, with the key's policy, description, deletion window and tags.
+// Until the primary key's ARN is observed it selects the Key composed for
+// the same XR; then it names the ARN.
+func DesiredReplicaKey(b Backend, policy, region, primaryARN string, s Scope) *structpb.Struct {
+	fp := keyFields(b, policy, region)
+	if primaryARN != "" {
+		fp["primaryKeyArn"] = text(primaryARN)
+	} else {
+		fp["primaryKeyArnSelector"] = fields{"matchControllerRef": structpb.NewBoolValue(true)}.value()
+	}
+	return managed(b, s, kindReplicaKey, nil, nil, fp)
+}
+
+// keyFields returns the spec.forProvider fields a Key and its replicas share.
+func keyFields(b Backend, policy, region string) fields {
 	fp := fields{
 		"deletionWindowInDays": structpb.NewNumberValue(float64(b.DeletionWindowInDays)),
-		"enableKeyRotation":    structpb.NewBoolValue(b.EnableKeyRotation),
 		"policy":               text(policy),
-		"region":               text(b.Region),
+		"region":               text(region),
 	}
 	// Like provider-aws' types, which omit an empty string.
 	if b.Description != "" {
 		fp["description"] = text(b.Description)
-	}
-	if b.RotationPeriodInDays != nil {
-		fp["rotationPeriodInDays"] = structpb.NewNumberValue(float64(*b.RotationPeriodInDays))
 	}
 	if len(b.Tags) > 0 {
 		tags := make(fields, len(b.Tags))
@@ -69,7 +93,7 @@ func DesiredKey(b Backend, policy string, s Scope) *structpb.Struct {
 		}
 		fp["tags"] = tags.value()
 	}
-	return managed(b, s, "Key", nil, nil, fp)
+	return fp
 }
 
 // DesiredAlias returns the KMS Alias for a backend, labelled with its
@@ -77,7 +101,21 @@ func DesiredKey(b Backend, policy string, s Scope) *structpb.Struct {
 // for the same XR; then it names the id, so that the Alias never depends on
 // a selector that could match another key.
 func DesiredAlias(b Backend, keyID string, s Scope) *structpb.Struct {
-	fp := fields{"region": text(b.Region)}
+	return aliasIn(b, b.Region, keyID, s)
+}
+
+// DesiredReplicaAlias returns the Alias of the same name in a replica
+// region, naming the replica's key id, which is its primary's: an Alias can
+// select only a Key, not a ReplicaKey.
+func DesiredReplicaAlias(b Backend, region, keyID string, s Scope) *structpb.Struct {
+	return aliasIn(b, region, keyID, s)
+}
+
+// aliasIn returns the backend's Alias in a region, labelled with the
+// AliasID there, naming the key id, or selecting the XR's Key while the id
+// is unknown.
+func aliasIn(b Backend, region, keyID string, s Scope) *structpb.Struct {
+	fp := fields{"region": text(region)}
 	if keyID != "" {
 		fp["targetKeyId"] = text(keyID)
 	} else {
@@ -85,8 +123,8 @@ func DesiredAlias(b Backend, keyID string, s Scope) *structpb.Struct {
 	}
 	// provider-aws adds the alias/ prefix to the external name.
 	annotations := fields{meta.AnnotationKeyExternalName: text(b.AliasName)}
-	labels := fields{aliasIDLabel: text(b.AliasID())}
-	return managed(b, s, "Alias", annotations, labels, fp)
+	labels := fields{aliasIDLabel: text(b.AliasIDIn(region))}
+	return managed(b, s, kindAlias, annotations, labels, fp)
 }
 
 // managed returns a managed resource of provider-aws' KMS group for the

@@ -40,6 +40,12 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 			Tags: map[string]string{"team": "payments", "cost-center": "42"}, ProviderConfigName: "aws-prod",
 			DeletionPolicy: deletionPolicyOrphan,
 		},
+		"MultiRegion": {
+			AliasName: "vault-backend", Description: "KMS key for Vault", DeletionWindowInDays: 14,
+			EnableKeyRotation: true, Region: "eu-west-1", Tags: map[string]string{"team": "payments"},
+			ProviderConfigName: "default", DeletionPolicy: deletionPolicyDelete,
+			ReplicaRegions: []string{"eu-central-1", "us-east-1"},
+		},
 	}
 	const policy = `{"Version":"2012-10-17","Statement":[]}`
 	for name, c := range claims {
@@ -49,8 +55,20 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 					if diff := cmp.Diff(viaProviderTypes(t, providerKey(c, policy, target)), DesiredKey(c, policy, target), protocmp.Transform()); diff != "" {
 						t.Errorf("DesiredKey: -provider-aws' types, +function:\n%s", diff)
 					}
-					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, keyID, target)), DesiredAlias(c, keyID, target), protocmp.Transform()); diff != "" {
+					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, c.Region, keyID, target)), DesiredAlias(c, keyID, target), protocmp.Transform()); diff != "" {
 						t.Errorf("DesiredAlias: -provider-aws' types, +function:\n%s", diff)
+					}
+					arn := ""
+					if keyID != "" {
+						arn = "arn:aws:kms:eu-west-1:123456789012:key/mrk-" + keyID
+					}
+					for _, r := range c.ReplicaRegions {
+						if diff := cmp.Diff(viaProviderTypes(t, providerReplicaKey(c, policy, r, arn, target)), DesiredReplicaKey(c, policy, r, arn, target), protocmp.Transform()); diff != "" {
+							t.Errorf("DesiredReplicaKey in %s: -provider-aws' types, +function:\n%s", r, diff)
+						}
+						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, r, keyID, target)), DesiredReplicaAlias(c, r, keyID, target), protocmp.Transform()); diff != "" {
+							t.Errorf("DesiredReplicaAlias in %s: -provider-aws' types, +function:\n%s", r, diff)
+						}
 					}
 				})
 			}
@@ -86,6 +104,9 @@ func providerKey(c Backend, policy string, t Scope) runtime.Object {
 	if c.RotationPeriodInDays != nil {
 		fp.RotationPeriodInDays = ptr.To(float64(*c.RotationPeriodInDays))
 	}
+	if c.MultiRegion() {
+		fp.MultiRegion = ptr.To(true)
+	}
 	if len(c.Tags) > 0 {
 		fp.Tags = map[string]*string{}
 		for k, v := range c.Tags {
@@ -110,25 +131,75 @@ func providerKey(c Backend, policy string, t Scope) runtime.Object {
 				Policy:               fp.Policy,
 				Region:               fp.Region,
 				RotationPeriodInDays: fp.RotationPeriodInDays,
+				MultiRegion:          fp.MultiRegion,
 				Tags:                 fp.Tags,
 			},
 		},
 	}
 }
 
-// providerAlias is DesiredAlias written with provider-aws' types.
-func providerAlias(c Backend, keyID string, t Scope) runtime.Object {
+// providerReplicaKey is DesiredReplicaKey written with provider-aws' types.
+func providerReplicaKey(c Backend, policy, region, primaryARN string, t Scope) runtime.Object {
+	var arn *string
+	if primaryARN != "" {
+		arn = ptr.To(primaryARN)
+	}
+	var tags map[string]*string
+	if len(c.Tags) > 0 {
+		tags = map[string]*string{}
+		for k, v := range c.Tags {
+			tags[k] = ptr.To(v)
+		}
+	}
+	if !t.Namespaced() {
+		fp := kmsv1.ReplicaKeyParameters{
+			Description:          ptr.To(c.Description),
+			DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
+			Policy:               ptr.To(policy),
+			Region:               ptr.To(region),
+			PrimaryKeyArn:        arn,
+			Tags:                 tags,
+		}
+		if arn == nil {
+			fp.PrimaryKeyArnSelector = &xpv1.Selector{MatchControllerRef: ptr.To(true)}
+		}
+		return &kmsv1.ReplicaKey{
+			TypeMeta: metav1.TypeMeta{APIVersion: kmsv1.CRDGroupVersion.String(), Kind: kmsv1.ReplicaKey_Kind},
+			Spec:     kmsv1.ReplicaKeySpec{ResourceSpec: providerClusterSpec(c), ForProvider: fp},
+		}
+	}
+	fp := kmsm.ReplicaKeyParameters{
+		Description:          ptr.To(c.Description),
+		DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
+		Policy:               ptr.To(policy),
+		Region:               ptr.To(region),
+		PrimaryKeyArn:        arn,
+		Tags:                 tags,
+	}
+	if arn == nil {
+		fp.PrimaryKeyArnSelector = &xpv1.NamespacedSelector{MatchControllerRef: ptr.To(true)}
+	}
+	return &kmsm.ReplicaKey{
+		TypeMeta:   metav1.TypeMeta{APIVersion: kmsm.CRDGroupVersion.String(), Kind: kmsm.ReplicaKey_Kind},
+		ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace},
+		Spec:       kmsm.ReplicaKeySpec{ManagedResourceSpec: providerNamespacedSpec(c), ForProvider: fp},
+	}
+}
+
+// providerAlias is DesiredAlias, or DesiredReplicaAlias in a replica
+// region, written with provider-aws' types.
+func providerAlias(c Backend, region, keyID string, t Scope) runtime.Object {
 	om := metav1.ObjectMeta{
 		Namespace:   t.Namespace,
 		Annotations: map[string]string{meta.AnnotationKeyExternalName: c.AliasName},
-		Labels:      map[string]string{aliasIDLabel: c.AliasID()},
+		Labels:      map[string]string{aliasIDLabel: c.AliasIDIn(region)},
 	}
 	var id *string
 	if keyID != "" {
 		id = ptr.To(keyID)
 	}
 	if !t.Namespaced() {
-		fp := kmsv1.AliasParameters{Region: ptr.To(c.Region), TargetKeyID: id}
+		fp := kmsv1.AliasParameters{Region: ptr.To(region), TargetKeyID: id}
 		if id == nil {
 			fp.TargetKeyIDSelector = &xpv1.Selector{MatchControllerRef: ptr.To(true)}
 		}
@@ -138,7 +209,7 @@ func providerAlias(c Backend, keyID string, t Scope) runtime.Object {
 			Spec:       kmsv1.AliasSpec{ResourceSpec: providerClusterSpec(c), ForProvider: fp},
 		}
 	}
-	fp := kmsm.AliasParameters{Region: ptr.To(c.Region), TargetKeyID: id}
+	fp := kmsm.AliasParameters{Region: ptr.To(region), TargetKeyID: id}
 	if id == nil {
 		fp.TargetKeyIDSelector = &xpv1.NamespacedSelector{MatchControllerRef: ptr.To(true)}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -110,9 +111,13 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		// it was. (Crossplane marks a condition a refusal leaves out as
 		// Unknown.)
 		if observed.Key != nil || observed.Alias != nil {
-			setAvailability(rsp, observed, xr.KeyAvailable)
+			setAvailability(rsp, observed, slices.Sorted(maps.Keys(observed.Replicas)), xr.KeyAvailable)
 		}
 		return refuse(rsp, log, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
+	}
+
+	for _, w := range RemovedReplicas(backend, observed) {
+		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
 
 	// The Key and Alias join the resources that earlier steps of the
@@ -127,6 +132,15 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	rsp.Desired.Resources[keyName] = desired(DesiredKey(backend, policy, scope), keyConditions.True(conditionReady))
 	if answered || observed.Alias != nil {
 		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(backend, observed.KeyID(), scope), aliasConditions.True(conditionReady))
+	}
+	// Each replica, and its alias once the replica's key id is known: an
+	// Alias cannot select a ReplicaKey.
+	for _, r := range backend.ReplicaRegions {
+		replicaConditions, replicaAliasConditions := observed.replicaConditions(r)
+		rsp.Desired.Resources[replicaNamePrefix+r] = desired(DesiredReplicaKey(backend, policy, r, observed.KeyARN(), scope), replicaConditions.True(conditionReady))
+		if id := observed.ReplicaKeyID(r); id != "" {
+			rsp.Desired.Resources[replicaAliasNamePrefix+r] = desired(DesiredReplicaAlias(backend, r, id, scope), replicaAliasConditions.True(conditionReady))
+		}
 	}
 
 	dxr, err := request.GetDesiredCompositeResource(req)
@@ -152,12 +166,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
-	setAvailability(rsp, observed, xr.KeyAvailable)
+	setAvailability(rsp, observed, backend.ReplicaRegions, xr.KeyAvailable)
 	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
 	// Crossplane applies the response of its last call of a reconcile, the
 	// one that carries its answer to the requirement: a change is logged at
 	// Info there only, so once per reconcile.
-	switch changes := composedChanges(rsp, ocds); {
+	switch changes := composedChanges(rsp, ocds, backend.ReplicaRegions); {
 	case len(changes) == 0:
 		log.Debug("The composed resources are unchanged")
 	case !answered:
@@ -205,12 +219,16 @@ func aliasRequirements(req *fnv1.RunFunctionRequest, id string, s Scope) *fnv1.R
 	return &fnv1.Requirements{ExtraResources: selectors} //nolint:staticcheck // For Crossplane before v2.2.
 }
 
-// composedChanges lists what the desired Key and Alias change: a resource
-// that does not exist yet, or the fields of one that differ from the
-// observed resource.
-func composedChanges(rsp *fnv1.RunFunctionResponse, ocds map[resource.Name]resource.ObservedComposed) []string {
+// composedChanges lists what the desired Key, Alias, replicas and their
+// aliases change: a resource that does not exist yet, or the fields of one
+// that differ from the observed resource.
+func composedChanges(rsp *fnv1.RunFunctionResponse, ocds map[resource.Name]resource.ObservedComposed, replicaRegions []string) []string {
+	names := []string{keyName, aliasName}
+	for _, r := range replicaRegions {
+		names = append(names, replicaNamePrefix+r, replicaAliasNamePrefix+r)
+	}
 	var changes []string
-	for _, name := range []string{keyName, aliasName} {
+	for _, name := range names {
 		d, ok := rsp.GetDesired().GetResources()[name]
 		if !ok {
 			continue
@@ -231,8 +249,8 @@ func composedChanges(rsp *fnv1.RunFunctionResponse, ocds map[resource.Name]resou
 // and, when it turns to ProviderError or the error changes from the one the
 // observed XR carries, a warning event with the same text: an event, unlike
 // a condition, is listed with its time by kubectl describe.
-func setAvailability(rsp *fnv1.RunFunctionResponse, o Observed, previous Condition) {
-	a := KeyAvailability(o)
+func setAvailability(rsp *fnv1.RunFunctionResponse, o Observed, replicaRegions []string, previous Condition) {
+	a := KeyAvailability(o, replicaRegions)
 	if a.Available {
 		response.ConditionTrue(rsp, conditionKeyAvailable, a.Reason).TargetCompositeAndClaim()
 		return

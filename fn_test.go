@@ -77,6 +77,95 @@ const (
             - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`
 )
 
+// Fixtures of a multi-region key: the example claim with two replica
+// regions (not in order), and its Key, replicas and aliases as provider-aws
+// reports them once they exist.
+const (
+	replicaSpec = exampleSpec + `
+    replicaRegions: [us-east-1, eu-central-1]`
+
+	mrkID = "mrk-1234abcd12ab34cd56ef1234567890ab"
+)
+
+// observedMultiRegionKey is the example Key as a multi-region key, with
+// its Alias.
+var observedMultiRegionKey = strings.NewReplacer(
+	"1234abcd-12ab-34cd-56ef-1234567890ab", mrkID,
+	"forProvider: {region: eu-west-1}", "forProvider: {region: eu-west-1, multiRegion: true}",
+).Replace(observedKey) + strings.ReplaceAll(observedAlias, "1234abcd-12ab-34cd-56ef-1234567890ab", mrkID)
+
+// observedReplica is the example key's replica in a region, with the alias
+// there.
+func observedReplica(region string) string {
+	return observedReplicaKey(region) + strings.ReplaceAll(`
+      alias-REGION:
+        resource:
+          apiVersion: kms.aws.upbound.io/v1beta1
+          kind: Alias
+          metadata:
+            name: vault-backend-a-REGION
+            annotations: {crossplane.io/external-name: vault-backend}
+          spec:
+            forProvider: {region: REGION, targetKeyId: `+mrkID+`}
+          status:
+            atProvider: {arn: "arn:aws:kms:REGION:123456789012:alias/vault-backend"}
+            conditions:
+            - {type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}
+            - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`, "REGION", region)
+}
+
+// observedReplicaKey is the example key's replica in a region.
+func observedReplicaKey(region string) string {
+	return strings.ReplaceAll(`
+      replica-REGION:
+        resource:
+          apiVersion: kms.aws.upbound.io/v1beta1
+          kind: ReplicaKey
+          metadata: {name: vault-backend-r-REGION}
+          spec:
+            deletionPolicy: Delete
+            forProvider: {region: REGION, primaryKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/`+mrkID+`"}
+          status:
+            atProvider: {arn: "arn:aws:kms:REGION:123456789012:key/`+mrkID+`", keyId: `+mrkID+`}
+            conditions:
+            - {type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}
+            - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`, "REGION", region)
+}
+
+// creatingReplicaKey is the example key's replica in a region before the
+// provider has reported its ARN.
+func creatingReplicaKey(region string) string {
+	return strings.NewReplacer(
+		`{arn: "arn:aws:kms:`+region+`:123456789012:key/`+mrkID+`", keyId: `+mrkID+`}`, "{}",
+		`{type: Ready, status: "True", reason: Available,`, `{type: Ready, status: "False", reason: Creating,`,
+	).Replace(observedReplicaKey(region))
+}
+
+// namespacedReq builds a request for the example's namespaced XR, with
+// observed resources written as cluster-scoped ones, moved to the
+// namespaced group and the XR's namespace.
+func namespacedReq(t *testing.T, spec, observed string) *fnv1.RunFunctionRequest {
+	t.Helper()
+	observed = strings.NewReplacer(
+		"kms.aws.upbound.io/v1beta1", "kms.aws.m.upbound.io/v1beta1",
+		"deletionPolicy: Delete\n", "",
+		"metadata:\n", "metadata:\n            namespace: vault\n",
+	).Replace(observed)
+	y := `
+observed:
+  composite:
+    resource:
+      apiVersion: kms.m.example.org/v1alpha1
+      kind: KmsBackend
+      metadata: {name: vault-backend, namespace: vault}
+      spec:` + indent(spec) + `
+  resources:` + observed + "\n"
+	if observed == "" {
+		y = strings.Replace(y, "  resources:\n", "", 1)
+	}
+	return crossplaneV2(reqFromYAML(t, y))
+}
+
 // crossplaneV2 makes a request what Crossplane v2.4 sends with the
 // function's last call of a reconcile when no other Alias carries the
 // claim's alias id: its capabilities, and its answer to the function's
@@ -429,6 +518,50 @@ observed:
 			args: args{req: req(t, exampleSpec, strings.Replace(observedKey, "deletionWindowInDays: 30\n",
 				"deletionWindowInDays: 30\n              policy: '"+deletedUserPolicy+"'\n", 1)+observedAlias, "")},
 		},
+		"ReplicasNew": {
+			reason: "A claim with replica regions composes a multi-region Key and, per region, a ReplicaKey that selects it; the aliases there wait for the replicas' key id.",
+			args:   args{req: req(t, replicaSpec, "", "")},
+		},
+		"ReplicasCreating": {
+			reason: "Once the Key's ARN is known, the replicas name it; a replica whose key id is known gets its alias, and the XR waits for the other.",
+			args:   args{req: req(t, replicaSpec, observedMultiRegionKey+observedReplicaKey("eu-central-1")+creatingReplicaKey("us-east-1"), "")},
+		},
+		"ReplicasObserved": {
+			reason: "With every resource reported, the status lists each replica's key and alias ARN, the aliases name the key id, and the key is available.",
+			args:   args{req: req(t, replicaSpec, observedMultiRegionKey+observedReplica("eu-central-1")+observedReplica("us-east-1"), "")},
+		},
+		"ReplicasNamespaced": {
+			reason: "A namespaced XR gets namespaced ReplicaKeys and Aliases in its namespace.",
+			args:   args{req: namespacedReq(t, replicaSpec, "")},
+		},
+		"ReplicasNamespacedObserved": {
+			reason: "A namespaced XR's replicas and their aliases report into its status.",
+			args:   args{req: namespacedReq(t, replicaSpec, observedMultiRegionKey+observedReplica("eu-central-1")+observedReplica("us-east-1"))},
+		},
+		"ReplicasAddedRefused": {
+			reason: "Replica regions for a key that exists as a single-region key would replace it: refused.",
+			args:   args{req: req(t, replicaSpec, observedKey+observedAlias, "")},
+		},
+		"ReplicasEmptiedRefused": {
+			reason: "No replica regions for a multi-region key would replace it with a single-region key: refused.",
+			args:   args{req: req(t, exampleSpec, observedMultiRegionKey+observedReplica("us-east-1"), "")},
+		},
+		"RegionSwappedWithReplicaRefused": {
+			reason: "Moving the key to the region of its replica, and the replica to the key's region, would replace both: refused.",
+			args: args{req: req(t, strings.Replace(exampleSpec, "region: eu-west-1", "region: us-east-1", 1)+`
+    replicaRegions: [eu-west-1]`, observedMultiRegionKey+observedReplica("us-east-1"), "")},
+		},
+		"ReplicaRegionRemoved": {
+			reason: "Removing one replica region is applied, with a warning that the replica there is scheduled for deletion.",
+			args: args{req: req(t, exampleSpec+`
+    replicaRegions: [eu-central-1]`, observedMultiRegionKey+observedReplica("eu-central-1")+observedReplica("us-east-1"), "")},
+		},
+		"ReplicaFailure": {
+			reason: "A replica the provider failed to create makes the key unavailable, naming the replica's region and the provider's words.",
+			args: args{req: req(t, replicaSpec, observedMultiRegionKey+observedReplica("eu-central-1")+strings.Replace(observedReplica("us-east-1"),
+				`{type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`,
+				`{type: Synced, status: "False", reason: ReconcileError, message: "create failed: async create failed: failed to create the resource: [{0 creating KMS Replica Key: operation error KMS: ReplicateKey, https response error StatusCode: 400, RequestID: 5e9f, api error UnsupportedOperationException: us-east-1 is not enabled  []}]", lastTransitionTime: "2026-11-27T12:00:00Z"}`, 1), "")},
+		},
 		"KeepsEarlierSteps": {
 			reason: "Desired resources of earlier pipeline steps are kept.",
 			args: args{req: func() *fnv1.RunFunctionRequest {
@@ -456,9 +589,10 @@ desired:
 	}
 }
 
-// TestObservedNeverDropped checks that the function "never drops a composed
-// resource that exists". A response that Crossplane applies, one without a
-// Fatal result, desires every observed resource. A refusal desires nothing,
+// TestObservedNeverDropped checks that the function never drops a composed
+// resource that exists, but for the replica, and its alias, of a region the
+// claim removed. A response that Crossplane applies, one without a Fatal
+// result, desires every other observed resource. A refusal desires nothing,
 // and that drops nothing: Crossplane (v2.2.1, FunctionComposer.Compose in
 // internal/controller/apiextensions/composite/composition_functions.go)
 // reads each step's results as soon as the step answers and returns at the
@@ -470,6 +604,9 @@ func TestObservedNeverDropped(t *testing.T) {
 		reason string
 		req    *fnv1.RunFunctionRequest
 		fatal  bool
+		// dropped are the observed resources an applied response may leave
+		// out: those of a replica region the claim removed.
+		dropped []string
 	}{
 		"Unchanged": {
 			reason: "An unchanged claim desires the observed Key and Alias.",
@@ -493,6 +630,21 @@ func TestObservedNeverDropped(t *testing.T) {
 			req:    req(t, strings.Replace(exampleSpec, "eu-west-1", "us-east-1", 1), observedKey+observedAlias, ""),
 			fatal:  true,
 		},
+		"Replicas": {
+			reason: "A multi-region key's replicas and their aliases all stay desired.",
+			req:    req(t, replicaSpec, observedMultiRegionKey+observedReplica("eu-central-1")+observedReplica("us-east-1"), ""),
+		},
+		"ReplicaRemoved": {
+			reason: "Only the replica of the region the claim removed, and its alias, are dropped.",
+			req: req(t, exampleSpec+`
+    replicaRegions: [eu-central-1]`, observedMultiRegionKey+observedReplica("eu-central-1")+observedReplica("us-east-1"), ""),
+			dropped: []string{"alias-us-east-1", "replica-us-east-1"},
+		},
+		"ReplicasEmptied": {
+			reason: "Emptying replicaRegions would replace the key: refused, nothing dropped.",
+			req:    req(t, exampleSpec, observedMultiRegionKey+observedReplica("us-east-1"), ""),
+			fatal:  true,
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -507,10 +659,15 @@ func TestObservedNeverDropped(t *testing.T) {
 			if tc.fatal {
 				return
 			}
+			var dropped []string
 			for name := range tc.req.GetObserved().GetResources() {
 				if _, ok := rsp.GetDesired().GetResources()[name]; !ok {
-					t.Errorf("%s\nobserved resource %q is not desired: Crossplane would delete it", tc.reason, name)
+					dropped = append(dropped, name)
 				}
+			}
+			slices.Sort(dropped)
+			if diff := cmp.Diff(tc.dropped, dropped); diff != "" {
+				t.Errorf("%s\nobserved resources not desired, which Crossplane would delete: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

@@ -52,6 +52,10 @@ func ReadXR(xr *structpb.Struct) ObservedXR {
 type Observed struct {
 	Key   *ObservedKey
 	Alias *ObservedAlias
+	// Replicas and ReplicaAliases are the replica keys and their aliases,
+	// by region.
+	Replicas       map[string]*ObservedReplica
+	ReplicaAliases map[string]*ObservedAlias
 }
 
 // ObservedKey is the state of an existing Key managed resource.
@@ -63,6 +67,10 @@ type ObservedKey struct {
 	// Orphan is true when deleting the Key managed resource keeps the AWS
 	// key: deletionPolicy Orphan, or management policies without Delete.
 	Orphan bool
+	// MultiRegion is whether the key is a multi-region key: as the provider
+	// reports it, else as it was created, which provider-aws also fills in
+	// (late initialization); false when neither says.
+	MultiRegion bool
 
 	// From status.atProvider; empty or nil until the provider reports them.
 	KeyID                string
@@ -75,6 +83,18 @@ type ObservedKey struct {
 	Conditions Conditions
 }
 
+// ObservedReplica is the state of an existing ReplicaKey managed resource.
+type ObservedReplica struct {
+	// Region is the region the replica was created in (spec.forProvider).
+	Region string
+	// From status.atProvider; empty until the provider reports them. A
+	// replica's key id is its primary's.
+	KeyID string
+	ARN   string
+
+	Conditions Conditions
+}
+
 // ObservedAlias is the state of an existing Alias managed resource.
 type ObservedAlias struct {
 	// Name is its external name without the alias/ prefix.
@@ -82,6 +102,8 @@ type ObservedAlias struct {
 	// Region is the region the Alias was created in (spec.forProvider).
 	Region string
 	ARN    string
+	// TargetKeyID is the key id it names (spec.forProvider).
+	TargetKeyID string
 	// Created is the resource's creation time, which orders two Aliases
 	// that claim one AWS alias; zero while it is unknown.
 	Created time.Time
@@ -132,6 +154,7 @@ func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
 		if b, ok, err := unstructured.NestedBool(k, "status", "atProvider", "enableKeyRotation"); ok && err == nil {
 			o.Key.RotationEnabled = &b
 		}
+		o.Key.MultiRegion = boolAt(k, []string{"status", "atProvider", "multiRegion"}, []string{"spec", "forProvider", "multiRegion"})
 		if v, ok, err := unstructured.NestedFieldNoCopy(k, "status", "atProvider", "deletionWindowInDays"); ok && err == nil {
 			if w, ok := integral(v); ok {
 				o.Key.DeletionWindowInDays = &w
@@ -139,16 +162,53 @@ func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
 		}
 	}
 	if ocd, ok := ocds[aliasName]; ok {
-		a := ocd.Resource
-		o.Alias = &ObservedAlias{
-			Name:       strings.TrimPrefix(meta.GetExternalName(a), aliasPrefix),
-			Region:     str(a.Object, "spec", "forProvider", "region"),
-			ARN:        str(a.Object, "status", "atProvider", "arn"),
-			Created:    a.GetCreationTimestamp().Time,
-			Conditions: readConditions(a.Object),
+		o.Alias = readAlias(ocd)
+	}
+	for name, ocd := range ocds {
+		switch kind := ocd.Resource.GetKind(); {
+		case kind == kindReplicaKey && strings.HasPrefix(string(name), replicaNamePrefix):
+			if o.Replicas == nil {
+				o.Replicas = map[string]*ObservedReplica{}
+			}
+			r := ocd.Resource.Object
+			o.Replicas[strings.TrimPrefix(string(name), replicaNamePrefix)] = &ObservedReplica{
+				Region:     str(r, "spec", "forProvider", "region"),
+				KeyID:      str(r, "status", "atProvider", "keyId"),
+				ARN:        str(r, "status", "atProvider", "arn"),
+				Conditions: readConditions(r),
+			}
+		case kind == kindAlias && strings.HasPrefix(string(name), replicaAliasNamePrefix):
+			if o.ReplicaAliases == nil {
+				o.ReplicaAliases = map[string]*ObservedAlias{}
+			}
+			o.ReplicaAliases[strings.TrimPrefix(string(name), replicaAliasNamePrefix)] = readAlias(ocd)
 		}
 	}
 	return o
+}
+
+// readAlias reads an observed Alias.
+func readAlias(ocd resource.ObservedComposed) *ObservedAlias {
+	a := ocd.Resource
+	return &ObservedAlias{
+		Name:        strings.TrimPrefix(meta.GetExternalName(a), aliasPrefix),
+		Region:      str(a.Object, "spec", "forProvider", "region"),
+		ARN:         str(a.Object, "status", "atProvider", "arn"),
+		TargetKeyID: str(a.Object, "spec", "forProvider", "targetKeyId"),
+		Created:     a.GetCreationTimestamp().Time,
+		Conditions:  readConditions(a.Object),
+	}
+}
+
+// boolAt returns the boolean at the first of the paths that holds one, or
+// false.
+func boolAt(obj map[string]any, paths ...[]string) bool {
+	for _, p := range paths {
+		if b, ok, err := unstructured.NestedBool(obj, p...); ok && err == nil {
+			return b
+		}
+	}
+	return false
 }
 
 // conditions returns the Key's and the Alias's conditions, nil for one that
@@ -169,6 +229,39 @@ func (o Observed) KeyID() string {
 		return ""
 	}
 	return o.Key.KeyID
+}
+
+// KeyARN is the observed key's ARN, or empty while it is unknown.
+func (o Observed) KeyARN() string {
+	if o.Key == nil {
+		return ""
+	}
+	return o.Key.ARN
+}
+
+// replicaConditions returns the conditions of the replica in a region and
+// of its alias, nil for one that does not exist.
+func (o Observed) replicaConditions(region string) (replica, alias Conditions) {
+	if r := o.Replicas[region]; r != nil {
+		replica = r.Conditions
+	}
+	if a := o.ReplicaAliases[region]; a != nil {
+		alias = a.Conditions
+	}
+	return replica, alias
+}
+
+// ReplicaKeyID is the key id the alias in a replica region names: the
+// replica's, once it is observed, else the one the existing alias names;
+// empty while neither is known.
+func (o Observed) ReplicaKeyID(region string) string {
+	if r := o.Replicas[region]; r != nil && r.KeyID != "" {
+		return r.KeyID
+	}
+	if a := o.ReplicaAliases[region]; a != nil {
+		return a.TargetKeyID
+	}
+	return ""
 }
 
 // str returns the string at path, or empty when there is none.

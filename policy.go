@@ -41,7 +41,8 @@ type Principals struct {
 
 // KeyPolicy returns the key policy for a backend: the account root, admins,
 // users and grants. With allowed services, the users and their grants are
-// held to requests those services make on their behalf in the key's region.
+// held to requests those services make on their behalf in the key's
+// regions.
 func KeyPolicy(b Backend) PolicyDocument {
 	stmts := make([]Statement, 0, 4)
 	if b.AccountRoot != "" {
@@ -59,11 +60,15 @@ func KeyPolicy(b Backend) PolicyDocument {
 }
 
 // viaService returns the kms:ViaService values of the allowed services, one
-// per service and region, sorted.
+// per service and region, the key's and its replicas', sorted: a replica
+// carries the same policy.
 func viaService(b Backend) []string {
-	out := make([]string, 0, len(b.AllowedServices))
+	regions := append([]string{b.Region}, b.ReplicaRegions...)
+	out := make([]string, 0, len(b.AllowedServices)*len(regions))
 	for _, s := range b.AllowedServices {
-		out = append(out, s+"."+b.Region+".amazonaws.com")
+		for _, r := range regions {
+			out = append(out, s+"."+r+".amazonaws.com")
+		}
 	}
 	slices.Sort(out)
 	return out

@@ -111,6 +111,8 @@ func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
 		errs = append(errs, checkName(specPath.Child("providerConfigName"), b.ProviderConfigName)...)
 	}
 
+	b.ReplicaRegions, errs = replicaRegions(b.Region, raw.ReplicaRegions, s.MaxReplicaRegions, errs)
+
 	var serviceErrs field.ErrorList
 	b.AllowedServices, serviceErrs = distinctOf(specPath.Child("allowedServices"), raw.AllowedServices, viaServices)
 	errs = append(errs, serviceErrs...)
@@ -175,6 +177,38 @@ func (pr *principals) parse(p *field.Path, arns []string, what string, accounts 
 	}
 	slices.Sort(out)
 	return out
+}
+
+// replicaRegions returns the claim's replica regions sorted, refusing more
+// than the platform allows, a region that is not one, one named twice, and
+// the key's own region.
+func replicaRegions(region string, regions []string, limit int64, errs field.ErrorList) ([]string, field.ErrorList) {
+	p := specPath.Child("replicaRegions")
+	if n := int64(len(regions)); n > limit {
+		e := field.TooMany(p, len(regions), int(limit))
+		if limit < maxReplicaRegions {
+			e.Detail += " (the platform's maximum)"
+		}
+		return nil, append(errs, e)
+	}
+	out := make([]string, 0, len(regions))
+	for i, r := range regions {
+		switch msg := checkRegion(r); {
+		case msg != "":
+			errs = append(errs, field.Invalid(p.Index(i), shown(r), msg))
+		case r == region:
+			errs = append(errs, field.Invalid(p.Index(i), r, "is the key's own region; a replica must be in another region"))
+		case slices.Contains(out, r):
+			errs = append(errs, field.Duplicate(p.Index(i), r))
+		default:
+			out = append(out, r)
+		}
+	}
+	slices.Sort(out)
+	if len(out) == 0 {
+		return nil, errs
+	}
+	return out, errs
 }
 
 // distinctOf returns the list's items sorted, refusing each that is not

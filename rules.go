@@ -107,6 +107,12 @@ func tooManyServices(p *field.Path, n int) *field.Error {
 	return field.TooMany(p, n, maxAllowedServices)
 }
 
+// tooManyReplicaRegions says why spec.replicaRegions is refused by its
+// length alone.
+func tooManyReplicaRegions(p *field.Path, n int) *field.Error {
+	return field.TooMany(p, n, maxReplicaRegions)
+}
+
 // tooLong is field.TooLong counting characters, as AWS does, not bytes.
 func tooLong(p *field.Path, maxLength int) *field.Error {
 	e := field.TooLong(p, "", maxLength)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -17,9 +19,11 @@ import (
 // for aws_kms_key, custom_key_store_id, customer_master_key_spec, key_usage,
 // multi_region and xks_key_id (key.go), and region for every resource
 // (internal/provider/sdkv2/region.go, forceNewIfRegionChanges); for
-// aws_kms_alias, name and name_prefix (alias.go), and region. Only region
-// and the alias name come from a claim: DesiredKey never sets the other
-// Key fields, so they keep whatever value the key was created with.
+// aws_kms_alias, name and name_prefix (alias.go), and region. Only region,
+// multi_region (from replicaRegions) and the alias name come from a claim:
+// DesiredKey never sets the other Key fields, so they keep whatever value
+// the key was created with. A replica's region is fixed by its composition
+// resource name, replica-<region>.
 func CheckReplacement(b Backend, o Observed) field.ErrorList {
 	var errs field.ErrorList
 	region := specPath.Child("region")
@@ -33,6 +37,15 @@ func CheckReplacement(b Backend, o Observed) field.ErrorList {
 		errs = append(errs, field.Forbidden(region, fmt.Sprintf(
 			"cannot change from %s to %s: the alias exists in %s, and moving it would delete it there while applications still use it; create a new claim for a key in %s",
 			shown(a.Region), shown(b.Region), shown(a.Region), shown(b.Region))))
+	}
+	switch k := o.Key; {
+	case k == nil:
+	case b.MultiRegion() && !k.MultiRegion:
+		errs = append(errs, field.Forbidden(specPath.Child("replicaRegions"),
+			"cannot be added: the key exists as a single-region key, only a multi-region key can have replicas, and making it one would replace it and schedule the existing key, with every ciphertext it protects, for deletion; create a new claim for a multi-region key"))
+	case !b.MultiRegion() && k.MultiRegion:
+		errs = append(errs, field.Forbidden(specPath.Child("replicaRegions"),
+			"cannot be emptied: the key is a multi-region key, and making it single-region would replace it and schedule the existing key, with every ciphertext it protects, for deletion; keep at least one replica region"))
 	}
 	if a := o.Alias; a != nil && a.Name != "" && b.AliasName != "" && a.Name != b.AliasName {
 		errs = append(errs, field.Forbidden(specPath.Child("aliasName"), fmt.Sprintf(
@@ -58,6 +71,27 @@ func ChangeWarnings(b Backend, o Observed) []string {
 		warns = append(warns, fmt.Sprintf(
 			"spec.providerConfigName: changes from %s to %s: if %s holds credentials for another account, the provider will create a new key there and the existing key will no longer be managed",
 			shown(k.ProviderConfigName), shown(b.ProviderConfigName), shown(b.ProviderConfigName)))
+	}
+	return warns
+}
+
+// RemovedReplicas says what applying the claim does to the replicas of the
+// regions it no longer names: each is deleted, with its alias, after the
+// deletion window, unless the claim orphans its resources.
+func RemovedReplicas(b Backend, o Observed) []string {
+	var warns []string
+	for _, r := range slices.Sorted(maps.Keys(o.Replicas)) {
+		if slices.Contains(b.ReplicaRegions, r) {
+			continue
+		}
+		if b.DeletionPolicy == deletionPolicyOrphan {
+			warns = append(warns, fmt.Sprintf(
+				"spec.replicaRegions: %s is removed: the replica key and the alias there are kept in AWS (deletionPolicy Orphan), no longer managed", shown(r)))
+			continue
+		}
+		warns = append(warns, fmt.Sprintf(
+			"spec.replicaRegions: %s is removed: its replica key is scheduled for deletion in %d days (deletionWindowInDays) and the alias there is deleted; the primary key in %s still decrypts what the replica protected",
+			shown(r), b.DeletionWindowInDays, shown(b.Region)))
 	}
 	return warns
 }

@@ -20,6 +20,7 @@ type Settings struct {
 	AccountID               string
 	AllowedAccountIDs       []string
 	MinDeletionWindowInDays int64
+	MaxReplicaRegions       int64
 }
 
 // ParseInput checks the function's input and returns the settings it gives.
@@ -31,6 +32,7 @@ func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
 		EnableKeyRotation:       true,
 		IncludeAccountRoot:      true,
 		MinDeletionWindowInDays: minDeletionWindowInDays,
+		MaxReplicaRegions:       maxReplicaRegions,
 	}
 	if in == nil {
 		return s, nil
@@ -50,6 +52,13 @@ func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
 				errs = append(errs, field.Invalid(p.Child("minDeletionWindowInDays"), *m, betweenMsg(minDeletionWindowInDays, maxDeletionWindowInDays)))
 			} else {
 				s.MinDeletionWindowInDays = *m
+			}
+		}
+		if m := g.MaxReplicaRegions; m != nil {
+			if *m < 0 || *m > maxReplicaRegions {
+				errs = append(errs, field.Invalid(p.Child("maxReplicaRegions"), *m, betweenMsg(0, maxReplicaRegions)))
+			} else {
+				s.MaxReplicaRegions = *m
 			}
 		}
 	}

@@ -25,6 +25,7 @@ type RawSpec struct {
 	ProviderConfigName   *string
 	DeletionPolicy       *string
 	AllowedServices      []string
+	ReplicaRegions       []string
 }
 
 // ParseSpec reads the fields this function knows from an XR's spec, as the
@@ -53,6 +54,7 @@ func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
 		ProviderConfigName:   scalar[string](&p, "providerConfigName", "a string"),
 		DeletionPolicy:       scalar[string](&p, "deletionPolicy", "a string"),
 		AllowedServices:      p.strings("allowedServices", maxAllowedServices, tooManyServices),
+		ReplicaRegions:       p.strings("replicaRegions", maxReplicaRegions, tooManyReplicaRegions),
 	}
 	return s, p.errs
 }

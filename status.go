@@ -9,6 +9,17 @@ type Status struct {
 	AliasARN        *string
 	RotationEnabled *bool
 	DeletionWindow  *int64
+	// Replicas are the replica keys whose ARN is known, by region.
+	Replicas []ReplicaStatus
+}
+
+// ReplicaStatus is what the XR's status reports of a replica key.
+type ReplicaStatus struct {
+	Region string
+	KeyARN string
+	// AliasARN is the ARN of the alias in the replica's region, nil until
+	// it is known.
+	AliasARN *string
 }
 
 // ComputeStatus returns the XR's status for a valid claim and what is
@@ -25,6 +36,17 @@ func ComputeStatus(b Backend, o Observed) Status {
 	if a := o.Alias; a != nil {
 		s.AliasARN = nonEmpty(a.ARN)
 	}
+	for _, r := range b.ReplicaRegions {
+		rep := o.Replicas[r]
+		if rep == nil || rep.ARN == "" {
+			continue
+		}
+		rs := ReplicaStatus{Region: r, KeyARN: rep.ARN}
+		if a := o.ReplicaAliases[r]; a != nil {
+			rs.AliasARN = nonEmpty(a.ARN)
+		}
+		s.Replicas = append(s.Replicas, rs)
+	}
 	return s
 }
 
@@ -38,6 +60,15 @@ func (s Status) Fields() map[string]any {
 	put(f, "kmsKeyAliasArn", s.AliasARN)
 	put(f, "kmsKeyRotationEnabled", s.RotationEnabled)
 	put(f, "kmsKeyDeletionWindow", s.DeletionWindow)
+	if len(s.Replicas) > 0 {
+		replicas := make([]any, 0, len(s.Replicas))
+		for _, r := range s.Replicas {
+			m := map[string]any{"region": r.Region, "keyArn": r.KeyARN}
+			put(m, "aliasArn", r.AliasARN)
+			replicas = append(replicas, m)
+		}
+		f["replicas"] = replicas
+	}
 	return f
 }
 

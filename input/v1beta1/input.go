@@ -91,4 +91,11 @@ type Guardrails struct {
 	// +kubebuilder:validation:Maximum=30
 	// +optional
 	MinDeletionWindowInDays *int64 `json:"minDeletionWindowInDays,omitempty"`
+
+	// MaxReplicaRegions lowers the most replica regions a claim may ask for
+	// below 10; 0 allows no multi-region keys.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10
+	// +optional
+	MaxReplicaRegions *int64 `json:"maxReplicaRegions,omitempty"`
 }
