@@ -21,10 +21,56 @@ import (
 func TestKeyAvailability(t *testing.T) {
 	ok := Conditions{conditionReady: {Status: "True"}, conditionSynced: {Status: "True"}}
 	cases := map[string]struct {
-		reason string
-		o      Observed
-		want   Availability
+		reason   string
+		o        Observed
+		replicas []string
+		want     Availability
 	}{
+		"ReplicaWaitedFor": {
+			reason:   "A key with replicas is available only once each replica and its alias are.",
+			o:        Observed{Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok}},
+			replicas: []string{"us-east-1"},
+			want:     Availability{Reason: reasonCreating, Message: "Waiting for the replica in us-east-1; its alias waits for it"},
+		},
+		"ReplicaAliasWaitedFor": {
+			reason: "A replica's alias is waited for once the replica is available.",
+			o: Observed{
+				Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok},
+				Replicas:       map[string]*ObservedReplica{"eu-central-1": {Conditions: ok}, "us-east-1": {Conditions: ok}},
+				ReplicaAliases: map[string]*ObservedAlias{"eu-central-1": {Conditions: ok}},
+			},
+			replicas: []string{"eu-central-1", "us-east-1"},
+			want:     Availability{Reason: reasonCreating, Message: "Waiting for the alias in us-east-1"},
+		},
+		"ReplicasAvailable": {
+			reason: "With every replica and alias Ready and Synced the key is available.",
+			o: Observed{
+				Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok},
+				Replicas: map[string]*ObservedReplica{"us-east-1": {Conditions: ok}}, ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {Conditions: ok}},
+			},
+			replicas: []string{"us-east-1"},
+			want:     Availability{Available: true, Reason: reasonAvailable},
+		},
+		"ReplicaAliasFailed": {
+			reason: "A replica's alias the provider failed on is a provider error naming its region.",
+			o: Observed{
+				Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok},
+				Replicas: map[string]*ObservedReplica{"us-east-1": {Conditions: ok}},
+				ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {Conditions: Conditions{
+					conditionSynced: {Status: "False", Reason: "ReconcileError", Message: "create failed: NotFoundException: key does not exist"},
+				}}},
+			},
+			replicas: []string{"us-east-1"},
+			want:     Availability{Reason: reasonProviderError, Message: "alias us-east-1: create failed: NotFoundException: key does not exist"},
+		},
+		"RemovedReplicaIgnored": {
+			reason: "A replica of a region the claim no longer names does not count, even failing.",
+			o: Observed{
+				Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok},
+				Replicas: map[string]*ObservedReplica{"us-east-1": {Conditions: Conditions{conditionSynced: {Status: "False", Message: "delete failed"}}}},
+			},
+			want: Availability{Available: true, Reason: reasonAvailable},
+		},
 		"NothingObserved": {
 			reason: "Before the provider reports anything, the key is waited for.",
 			want:   Availability{Reason: reasonCreating, Message: "Waiting for the key; the alias waits for the key"},
@@ -84,7 +130,7 @@ func TestKeyAvailability(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, KeyAvailability(tc.o, nil)); diff != "" {
+			if diff := cmp.Diff(tc.want, KeyAvailability(tc.o, tc.replicas)); diff != "" {
 				t.Errorf("%s\nKeyAvailability(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

@@ -78,6 +78,41 @@ status:
 			docs:   map[string]string{"key": `spec: {managementPolicies: ["*"]}`},
 			want:   Observed{Key: &ObservedKey{Conditions: unreported()}},
 		},
+		"Replicas": {
+			reason: "ReplicaKeys named replica-<region> and Aliases named alias-<region> are read by region; a multi-region Key says so; resources of other kinds under those names are not replicas.",
+			docs: map[string]string{
+				"key": `
+kind: Key
+spec: {forProvider: {region: eu-west-1, multiRegion: true}}`,
+				"replica-us-east-1": `
+kind: ReplicaKey
+spec: {forProvider: {region: us-east-1}}
+status:
+  atProvider: {keyId: mrk-1, arn: "arn:r"}
+  conditions: [{type: Ready, status: "True"}]`,
+				"alias-us-east-1": `
+kind: Alias
+metadata: {annotations: {crossplane.io/external-name: app}}
+spec: {forProvider: {region: us-east-1, targetKeyId: mrk-1}}
+status: {atProvider: {arn: "arn:a"}}`,
+				"replica-bucket": `kind: Bucket`,
+			},
+			want: Observed{
+				Key: &ObservedKey{Region: "eu-west-1", MultiRegion: true, Conditions: unreported()},
+				Replicas: map[string]*ObservedReplica{"us-east-1": {
+					Region: "us-east-1", KeyID: "mrk-1", ARN: "arn:r",
+					Conditions: Conditions{"Ready": {Status: "True"}, "Synced": {Status: "Unknown"}, "LastAsyncOperation": {Status: "Unknown"}},
+				}},
+				ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {Name: "app", Region: "us-east-1", ARN: "arn:a", TargetKeyID: "mrk-1", Conditions: unreported()}},
+			},
+		},
+		"MultiRegionReported": {
+			reason: "What the provider reports of multiRegion wins over the spec.",
+			docs: map[string]string{"key": `
+spec: {forProvider: {multiRegion: true}}
+status: {atProvider: {multiRegion: false}}`},
+			want: Observed{Key: &ObservedKey{Conditions: unreported()}},
+		},
 		"ConditionsOfOtherShapes": {
 			reason: "Entries of status.conditions that are not conditions, and conditions of other types, are skipped.",
 			docs: map[string]string{"key": `

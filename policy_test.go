@@ -40,6 +40,15 @@ func TestKeyPolicyGolden(t *testing.T) {
 				return s
 			}(),
 		},
+		"AllowedServicesWithReplicas": {
+			reason: "A multi-region key's users are held to the services in its region and each replica's.",
+			spec: func() map[string]any {
+				s := validSpec()
+				s["allowedServices"] = []any{"s3"}
+				s["replicaRegions"] = []any{"us-east-1", "eu-central-1"}
+				return s
+			}(),
+		},
 		"GovCloudWithoutRoot": {
 			reason: "The partition comes from the ARNs; the platform dropped the root statement.",
 			spec: func() map[string]any {

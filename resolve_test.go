@@ -7,7 +7,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/protobuf/types/known/structpb"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/example/function-kms-backend/input/v1beta1"
 )
 
 const (
@@ -257,6 +260,30 @@ func TestResolveRules(t *testing.T) {
 			args:   args{with: `deletionPolicy: Retain`},
 			want:   []string{`spec.deletionPolicy: Unsupported value: "Retain": supported values: "Delete", "Orphan"`},
 		},
+		"ReplicaRegions": {
+			reason: "replicaRegions are AWS regions, each once, none the key's own.",
+			args:   args{with: `replicaRegions: [us-east-1, europe, eu-west-1, us-east-1]`},
+			want: []string{
+				`spec.replicaRegions[1]: Invalid value: "europe": must be an AWS region such as eu-west-1`,
+				`spec.replicaRegions[2]: Invalid value: "eu-west-1": is the key's own region; a replica must be in another region`,
+				`spec.replicaRegions[3]: Duplicate value: "us-east-1"`,
+			},
+		},
+		"ReplicaRegionsTooMany": {
+			reason: "replicaRegions is refused by its length alone past 10 entries.",
+			args:   args{with: `replicaRegions: [` + strings.Repeat("us-east-1, ", 10) + `us-east-2]`},
+			want:   []string{`spec.replicaRegions: Too many: 11: must have at most 10 items`},
+		},
+		"ReplicaRegionsOverGuardrail": {
+			reason: "The platform's maxReplicaRegions lowers the limit, and says so.",
+			args:   args{with: `replicaRegions: [us-east-1, us-east-2]`, settings: func(s *Settings) { s.MaxReplicaRegions = 1 }},
+			want:   []string{`spec.replicaRegions: Too many: 2: must have at most 1 item (the platform's maximum)`},
+		},
+		"ReplicaRegionsForbidden": {
+			reason: "maxReplicaRegions 0 allows no multi-region keys.",
+			args:   args{with: `replicaRegions: [us-east-1]`, settings: func(s *Settings) { s.MaxReplicaRegions = 0 }},
+			want:   []string{`spec.replicaRegions: Too many: 1: must have at most 0 items (the platform's maximum)`},
+		},
 		"ServicesKnown": {
 			reason: "allowedServices names services the function knows, each once.",
 			args:   args{with: `allowedServices: [s3, S3, kms, s3]`},
@@ -369,8 +396,26 @@ func TestParseInput(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("no input: want no errors, got %v", errs)
 	}
-	want := Settings{ProviderConfigName: "default", DeletionWindowInDays: 30, EnableKeyRotation: true, IncludeAccountRoot: true, MinDeletionWindowInDays: 7}
+	want := Settings{ProviderConfigName: "default", DeletionWindowInDays: 30, EnableKeyRotation: true, IncludeAccountRoot: true, MinDeletionWindowInDays: 7, MaxReplicaRegions: 10}
 	if diff := cmp.Diff(want, s); diff != "" {
 		t.Errorf("defaults without input: -want, +got:\n%s", diff)
+	}
+
+	for _, tc := range []struct {
+		max  int64
+		want string
+	}{
+		{max: 0},
+		{max: 10},
+		{max: -1, want: "input.guardrails.maxReplicaRegions: Invalid value: -1: must be between 0 and 10"},
+		{max: 11, want: "input.guardrails.maxReplicaRegions: Invalid value: 11: must be between 0 and 10"},
+	} {
+		s, errs := ParseInput(&v1beta1.Input{Guardrails: &v1beta1.Guardrails{MaxReplicaRegions: ptr.To(tc.max)}})
+		switch {
+		case tc.want == "" && (len(errs) > 0 || s.MaxReplicaRegions != tc.max):
+			t.Errorf("maxReplicaRegions %d: want it taken, got %d and %v", tc.max, s.MaxReplicaRegions, errs)
+		case tc.want != "" && (len(errs) != 1 || errs[0].Error() != tc.want):
+			t.Errorf("maxReplicaRegions %d: want %q, got %v", tc.max, tc.want, errs)
+		}
 	}
 }

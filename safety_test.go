@@ -12,6 +12,7 @@ func TestCheckReplacement(t *testing.T) {
 	c := Backend{AliasName: "app", Region: "eu-west-1"}
 	cases := map[string]struct {
 		reason   string
+		claim    func(*Backend)
 		observed Observed
 		want     []string // fields refused
 	}{
@@ -35,6 +36,26 @@ func TestCheckReplacement(t *testing.T) {
 			observed: Observed{Key: &ObservedKey{Region: "us-east-1"}, Alias: &ObservedAlias{Name: "app", Region: "us-east-1"}},
 			want:     []string{"spec.region"},
 		},
+		"ReplicasAdded": {
+			reason:   "Replica regions for a single-region key would replace it.",
+			claim:    func(c *Backend) { c.ReplicaRegions = []string{"us-east-1"} },
+			observed: Observed{Key: &ObservedKey{Region: "eu-west-1"}},
+			want:     []string{"spec.replicaRegions"},
+		},
+		"ReplicasEmptied": {
+			reason:   "No replica regions for a multi-region key would replace it.",
+			observed: Observed{Key: &ObservedKey{Region: "eu-west-1", MultiRegion: true}},
+			want:     []string{"spec.replicaRegions"},
+		},
+		"ReplicasKept": {
+			reason:   "A multi-region key with other replica regions is kept.",
+			claim:    func(c *Backend) { c.ReplicaRegions = []string{"eu-central-1"} },
+			observed: Observed{Key: &ObservedKey{Region: "eu-west-1", MultiRegion: true}, Replicas: map[string]*ObservedReplica{"us-east-1": {}}},
+		},
+		"ReplicasOnNewKey": {
+			reason: "A new claim with replica regions replaces nothing.",
+			claim:  func(c *Backend) { c.ReplicaRegions = []string{"us-east-1"} },
+		},
 		"AliasPrefixIgnored": {
 			reason:   "The alias name is compared without its alias/ prefix, which ReadObserved strips.",
 			observed: Observed{Alias: &ObservedAlias{Name: "app", Region: "eu-west-1"}},
@@ -42,8 +63,12 @@ func TestCheckReplacement(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			claim := c
+			if tc.claim != nil {
+				tc.claim(&claim)
+			}
 			var got []string
-			for _, e := range CheckReplacement(c, tc.observed) {
+			for _, e := range CheckReplacement(claim, tc.observed) {
 				got = append(got, e.Field)
 			}
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
@@ -54,17 +79,19 @@ func TestCheckReplacement(t *testing.T) {
 }
 
 // forceNewKeyFields are the Key's spec.forProvider fields whose change the
-// provider applies by replacing the key, other than region: the Terraform
-// schema of aws_kms_key marks them ForceNew in
+// provider applies by replacing the key, other than region and multiRegion,
+// which CheckReplacement checks: the Terraform schema of aws_kms_key marks
+// them ForceNew in
 // github.com/upbound/terraform-provider-aws@v0.0.0-20260305123303-f7691456b787/internal/service/kms/key.go,
 // the fork provider-aws v2.5.0 embeds (its go.mod replace directive).
-var forceNewKeyFields = []string{"customKeyStoreId", "customerMasterKeySpec", "keyUsage", "multiRegion", "xksKeyId"}
+var forceNewKeyFields = []string{"customKeyStoreId", "customerMasterKeySpec", "keyUsage", "xksKeyId"}
 
 // TestDesiredKeyNeverSetsForceNewFields proves why CheckReplacement only
-// checks region and the alias name: the function never sets the other
-// force-new Key fields, so with server-side apply it never owns them, and
-// they keep the values the key was created with (or that the provider
-// late-initialized) whatever the claim says.
+// checks region, multiRegion and the alias name: the function never sets
+// the other force-new Key fields, so with server-side apply it never owns
+// them, and they keep the values the key was created with (or that the
+// provider late-initialized) whatever the claim says. multiRegion it sets
+// only for a key with replicas.
 func TestDesiredKeyNeverSetsForceNewFields(t *testing.T) {
 	rotation := int64(180)
 	c := Backend{
@@ -72,8 +99,16 @@ func TestDesiredKeyNeverSetsForceNewFields(t *testing.T) {
 		AdminUsers: []string{admin}, StandardUsers: []string{user}, Region: "eu-west-1",
 		Tags: map[string]string{"team": "a"}, ProviderConfigName: "aws", DeletionPolicy: "Orphan",
 	}
+	multi := c
+	multi.ReplicaRegions = []string{"us-east-1"}
 	for name, target := range map[string]Scope{"Cluster": {}, "Namespaced": {Namespace: "ns"}} {
 		t.Run(name, func(t *testing.T) {
+			if fp, _, _ := unstructured.NestedMap(DesiredKey(c, "{}", target).AsMap(), "spec", "forProvider"); fp["multiRegion"] != nil {
+				t.Errorf("DesiredKey of a key without replicas sets multiRegion: %v", fp["multiRegion"])
+			}
+			if fp, _, _ := unstructured.NestedMap(DesiredKey(multi, "{}", target).AsMap(), "spec", "forProvider"); fp["multiRegion"] != true {
+				t.Errorf("DesiredKey of a key with replicas: want multiRegion true, got %v", fp["multiRegion"])
+			}
 			fp, _, _ := unstructured.NestedMap(DesiredKey(c, "{}", target).AsMap(), "spec", "forProvider")
 			if len(fp) == 0 {
 				t.Fatal("the desired Key has no spec.forProvider: the check below would prove nothing")
@@ -110,6 +145,47 @@ func TestChangeWarnings(t *testing.T) {
 			}
 			if got := ChangeWarnings(claim, tc.observed); len(got) != tc.want {
 				t.Errorf("%s\nChangeWarnings: want %d warnings, got %v", tc.reason, tc.want, got)
+			}
+		})
+	}
+}
+
+func TestRemovedReplicas(t *testing.T) {
+	c := Backend{Region: "eu-west-1", DeletionWindowInDays: 14, DeletionPolicy: deletionPolicyDelete, ReplicaRegions: []string{"eu-central-1"}}
+	observed := Observed{Replicas: map[string]*ObservedReplica{"eu-central-1": {}, "us-east-1": {}, "ap-south-1": {}}}
+	cases := map[string]struct {
+		reason string
+		claim  func(*Backend)
+		want   []string
+	}{
+		"Deleted": {
+			reason: "Each removed region's replica is scheduled for deletion with the claim's window, in region order.",
+			want: []string{
+				"spec.replicaRegions: ap-south-1 is removed: its replica key is scheduled for deletion in 14 days (deletionWindowInDays) and the alias there is deleted; the primary key in eu-west-1 still decrypts what the replica protected",
+				"spec.replicaRegions: us-east-1 is removed: its replica key is scheduled for deletion in 14 days (deletionWindowInDays) and the alias there is deleted; the primary key in eu-west-1 still decrypts what the replica protected",
+			},
+		},
+		"Orphaned": {
+			reason: "With deletionPolicy Orphan the removed replicas stay in AWS.",
+			claim:  func(c *Backend) { c.DeletionPolicy = deletionPolicyOrphan },
+			want: []string{
+				"spec.replicaRegions: ap-south-1 is removed: the replica key and the alias there are kept in AWS (deletionPolicy Orphan), no longer managed",
+				"spec.replicaRegions: us-east-1 is removed: the replica key and the alias there are kept in AWS (deletionPolicy Orphan), no longer managed",
+			},
+		},
+		"NoneRemoved": {
+			reason: "Replica regions the claim still names give no warning.",
+			claim:  func(c *Backend) { c.ReplicaRegions = []string{"ap-south-1", "eu-central-1", "us-east-1"} },
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			claim := c
+			if tc.claim != nil {
+				tc.claim(&claim)
+			}
+			if diff := cmp.Diff(tc.want, RemovedReplicas(claim, observed)); diff != "" {
+				t.Errorf("%s\nRemovedReplicas: -want, +got:\n%s", tc.reason, diff)
 			}
 		})
 	}

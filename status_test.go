@@ -11,10 +11,26 @@ func TestComputeStatus(t *testing.T) {
 	c := Backend{AliasName: "vault-backend"}
 	cases := map[string]struct {
 		reason   string
+		replicas []string
 		observed Observed
 		want     map[string]any
 		wantCD   map[string][]byte
 	}{
+		"Replicas": {
+			reason:   "A replica appears once its key ARN is known, with its alias's ARN once that is, in region order; a replica the claim no longer names does not.",
+			replicas: []string{"ap-south-1", "eu-central-1", "us-east-1"},
+			observed: Observed{
+				Replicas: map[string]*ObservedReplica{
+					"ap-south-1": {}, "eu-central-1": {ARN: "arn:r1"}, "us-east-1": {ARN: "arn:r2"}, "us-west-2": {ARN: "arn:r3"},
+				},
+				ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {ARN: "arn:a2"}, "eu-central-1": {}},
+			},
+			want: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "replicas": []any{
+				map[string]any{"region": "eu-central-1", "keyArn": "arn:r1"},
+				map[string]any{"region": "us-east-1", "keyArn": "arn:r2", "aliasArn": "arn:a2"},
+			}},
+			wantCD: map[string][]byte{"kmsKeyAliasName": []byte("alias/vault-backend")},
+		},
 		"NothingObserved": {
 			reason: "Before anything exists only the alias name, taken from the claim, is known.",
 			want:   map[string]any{"kmsKeyAliasName": "alias/vault-backend"},
@@ -58,7 +74,9 @@ func TestComputeStatus(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			s := ComputeStatus(c, tc.observed)
+			b := c
+			b.ReplicaRegions = tc.replicas
+			s := ComputeStatus(b, tc.observed)
 			if diff := cmp.Diff(tc.want, s.Fields()); diff != "" {
 				t.Errorf("%s\nFields(): -want, +got:\n%s", tc.reason, diff)
 			}
