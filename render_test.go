@@ -125,10 +125,16 @@ func parseDocs(t *testing.T, out string) map[string]*unstructured.Unstructured {
 		if err := yaml.Unmarshal([]byte(d), &u.Object); err != nil {
 			t.Fatalf("cannot parse rendered document: %v\n%s", err, d)
 		}
-		if _, dup := docs[u.GetKind()]; dup {
-			t.Fatalf("rendered two objects of kind %s", u.GetKind())
+		// A replica and its alias are named by kind and composition
+		// resource name: ReplicaKey/replica-us-east-1, Alias/alias-us-east-1.
+		name := u.GetKind()
+		if n := u.GetAnnotations()["crossplane.io/composition-resource-name"]; strings.Contains(n, "-") {
+			name += "/" + n
 		}
-		docs[u.GetKind()] = u
+		if _, dup := docs[name]; dup {
+			t.Fatalf("rendered two objects named %s", name)
+		}
+		docs[name] = u
 	}
 	return docs
 }
@@ -314,6 +320,50 @@ func TestRenderExamples(t *testing.T) {
 				},
 			},
 		},
+		"Replicas": {
+			reason: "A claim with two replica regions renders into a multi-region Key, a ReplicaKey per region that selects it, and the Alias; the replicas' aliases wait for their key id.",
+			args:   args{xr: "example/replicas/xr.yaml", composition: "configuration/legacy/composition.yaml"},
+			want: want{
+				kinds:     []string{"Alias", "Key", "ReplicaKey/replica-eu-central-1", "ReplicaKey/replica-us-east-1", "XKmsBackend"},
+				status:    map[string]any{"kmsKeyAliasName": "alias/vault-backend", "replicas": nil},
+				ready:     "False",
+				available: [2]string{"False", "Creating"},
+				check:     checkReplicas("kms.aws.upbound.io/v1beta1", ""),
+			},
+		},
+		"ReplicasObserved": {
+			reason: "With the provider's status for the key, replicas and aliases, every alias names the key id, the status lists both replicas, and the XR is ready.",
+			args:   args{xr: "example/replicas/xr.yaml", composition: "configuration/legacy/composition.yaml", observed: "example/replicas/observed.yaml"},
+			want: want{
+				kinds:     replicaKinds("XKmsBackend"),
+				status:    map[string]any{"kmsKeyId": "mrk-1234abcd12ab34cd56ef1234567890ab"},
+				ready:     "True",
+				available: [2]string{"True", "Available"},
+				check:     checkObservedReplicas,
+			},
+		},
+		"ReplicasNamespaced": {
+			reason: "A namespaced XR's replicas are namespaced ReplicaKeys in its namespace.",
+			args:   args{xr: "example/replicas/namespaced-xr.yaml", composition: "configuration/namespaced/composition.yaml"},
+			want: want{
+				kinds:     []string{"Alias", "Key", "KmsBackend", "ReplicaKey/replica-eu-central-1", "ReplicaKey/replica-us-east-1"},
+				status:    map[string]any{"kmsKeyAliasName": "alias/vault-backend", "replicas": nil},
+				ready:     "False",
+				available: [2]string{"False", "Creating"},
+				check:     checkReplicas("kms.aws.m.upbound.io/v1beta1", "vault"),
+			},
+		},
+		"ReplicasNamespacedObserved": {
+			reason: "A namespaced XR's replicas report into its status as the legacy XR's do.",
+			args:   args{xr: "example/replicas/namespaced-xr.yaml", composition: "configuration/namespaced/composition.yaml", observed: "example/replicas/namespaced-observed.yaml"},
+			want: want{
+				kinds:     replicaKinds("KmsBackend"),
+				status:    map[string]any{"kmsKeyId": "mrk-1234abcd12ab34cd56ef1234567890ab"},
+				ready:     "True",
+				available: [2]string{"True", "Available"},
+				check:     checkObservedReplicas,
+			},
+		},
 		"InputDefaults": {
 			reason: "A claim without region, provider config, window or rotation renders with the platform's defaults from the function input, its tags over the platform's.",
 			args:   args{xr: "example/guardrails/xr-defaults.yaml", composition: "example/guardrails/composition.yaml"},
@@ -392,7 +442,7 @@ func TestRenderExamples(t *testing.T) {
 				t.Errorf("%s\nKeyAvailable: want %v, got %s/%s", tc.reason, tc.want.available, s, r)
 			}
 			tc.want.check(t, docs)
-			validateAgainstProviderCRDs(t, cli, docs["Key"].GetAPIVersion(), out)
+			validateAgainstProviderCRDs(t, cli, docs["Key"].GetAPIVersion(), out, slices.Contains(kinds, "ReplicaKey/replica-us-east-1"))
 		})
 	}
 
@@ -461,6 +511,77 @@ func TestRenderExamples(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// replicaKinds are the rendered objects of the replica examples once
+// everything is observed: the XR of this kind, the Key and Alias, and a
+// ReplicaKey and an Alias per replica region.
+func replicaKinds(xr string) []string {
+	return slices.Sorted(slices.Values([]string{
+		"Alias", "Alias/alias-eu-central-1", "Alias/alias-us-east-1", "Key",
+		"ReplicaKey/replica-eu-central-1", "ReplicaKey/replica-us-east-1", xr,
+	}))
+}
+
+// checkReplicas checks the replica example's resources before anything is
+// observed: a multi-region Key, and per region a ReplicaKey in that region
+// selecting it, with the Key's policy, in the group and namespace given.
+func checkReplicas(apiVersion, namespace string) func(*testing.T, map[string]*unstructured.Unstructured) {
+	return func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+		t.Helper()
+		key := docs["Key"]
+		if got := nested(t, key, "spec", "forProvider", "multiRegion"); got != true {
+			t.Errorf("Key multiRegion: want true, got %v", got)
+		}
+		for _, r := range []string{"eu-central-1", "us-east-1"} {
+			rk := docs["ReplicaKey/replica-"+r]
+			if rk.GetAPIVersion() != apiVersion || rk.GetNamespace() != namespace {
+				t.Errorf("ReplicaKey in %s: want %s in %q, got %s in %q", r, apiVersion, namespace, rk.GetAPIVersion(), rk.GetNamespace())
+			}
+			if got := nested(t, rk, "spec", "forProvider", "region"); got != r {
+				t.Errorf("ReplicaKey replica-%s region: got %v", r, got)
+			}
+			if got := nested(t, rk, "spec", "forProvider", "primaryKeyArnSelector", "matchControllerRef"); got != true {
+				t.Errorf("ReplicaKey in %s primaryKeyArnSelector.matchControllerRef: want true, got %v", r, got)
+			}
+			if got, want := nested(t, rk, "spec", "forProvider", "policy"), nested(t, key, "spec", "forProvider", "policy"); got != want {
+				t.Errorf("ReplicaKey in %s policy: want the Key's, got %v", r, got)
+			}
+		}
+	}
+}
+
+// checkObservedReplicas checks the replica example once everything is
+// observed: each alias names the key id, and the status lists both
+// replicas with their key and alias ARNs.
+func checkObservedReplicas(t *testing.T, docs map[string]*unstructured.Unstructured) {
+	t.Helper()
+	const id = "mrk-1234abcd12ab34cd56ef1234567890ab"
+	var replicas []any
+	for _, r := range []string{"eu-central-1", "us-east-1"} {
+		a := docs["Alias/alias-"+r]
+		if got := nested(t, a, "spec", "forProvider", "region"); got != r {
+			t.Errorf("Alias alias-%s region: got %v", r, got)
+		}
+		if got := nested(t, a, "spec", "forProvider", "targetKeyId"); got != id {
+			t.Errorf("Alias alias-%s targetKeyId: want %s, got %v", r, id, got)
+		}
+		if got := nested(t, docs["ReplicaKey/replica-"+r], "spec", "forProvider", "primaryKeyArn"); got != "arn:aws:kms:eu-west-1:123456789012:key/"+id {
+			t.Errorf("ReplicaKey replica-%s primaryKeyArn: want the Key's ARN, got %v", r, got)
+		}
+		replicas = append(replicas, map[string]any{
+			"region":   r,
+			"keyArn":   "arn:aws:kms:" + r + ":123456789012:key/" + id,
+			"aliasArn": "arn:aws:kms:" + r + ":123456789012:alias/vault-backend",
+		})
+	}
+	for _, u := range docs {
+		if u.GetKind() == "XKmsBackend" || u.GetKind() == "KmsBackend" {
+			if got := nested(t, u, "status", "replicas"); !cmp.Equal(got, replicas) {
+				t.Errorf("status.replicas: want %v, got %v", replicas, got)
+			}
+		}
 	}
 }
 
@@ -541,11 +662,13 @@ func validate(t *testing.T, cli, extensions, resources string) (string, error) {
 	return stdout + stderr, err
 }
 
-// validateAgainstProviderCRDs checks the rendered Key and Alias against
-// provider-aws' own CRD schemas, and checks that the check can fail.
-func validateAgainstProviderCRDs(t *testing.T, cli, apiVersion, rendered string) {
+// validateAgainstProviderCRDs checks the rendered Key and Alias, and the
+// ReplicaKeys if there are replicas, against provider-aws' own CRD
+// schemas, and checks that the check can fail.
+func validateAgainstProviderCRDs(t *testing.T, cli, apiVersion, rendered string, replicas bool) {
 	t.Helper()
-	crds := providerCRDs(t, "kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml", "kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_aliases.yaml")
+	crds := providerCRDs(t, "kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml", "kms.aws.upbound.io_replicakeys.yaml",
+		"kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_aliases.yaml", "kms.aws.m.upbound.io_replicakeys.yaml")
 	dir := t.TempDir()
 	good := filepath.Join(dir, "rendered.yaml")
 	if err := os.WriteFile(good, []byte(rendered), 0o600); err != nil {
@@ -555,14 +678,19 @@ func validateAgainstProviderCRDs(t *testing.T, cli, apiVersion, rendered string)
 	if err != nil || !strings.Contains(out, "0 failure cases") {
 		t.Fatalf("crossplane beta validate against provider CRDs: %v\n%s", err, out)
 	}
-	for _, kind := range []string{"Key", "Alias"} {
+	kinds := []string{"Key", "Alias"}
+	if replicas {
+		kinds = append(kinds, "ReplicaKey")
+	}
+	for _, kind := range kinds {
 		if want := "[✓] " + apiVersion + ", Kind=" + kind; !strings.Contains(out, want) {
 			t.Errorf("crossplane beta validate: want %q, got:\n%s", want, out)
 		}
 	}
 
-	// The same output with a wrongly typed Key field must fail, or the
-	// check above proves nothing. Only the Key has deletionWindowInDays.
+	// The same output with a wrongly typed field must fail, or the check
+	// above proves nothing. The Key and the ReplicaKeys have
+	// deletionWindowInDays; the Aliases do not.
 	bad := filepath.Join(dir, "bad.yaml")
 	window := regexp.MustCompile(`deletionWindowInDays: [0-9]+`)
 	broken := window.ReplaceAllString(rendered, "deletionWindowInDays: thirty")
@@ -572,8 +700,15 @@ func validateAgainstProviderCRDs(t *testing.T, cli, apiVersion, rendered string)
 	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := validate(t, cli, crds, bad); err == nil || !strings.Contains(out, "[x] schema validation error "+apiVersion+", Kind=Key") || !strings.Contains(out, "spec.forProvider.deletionWindowInDays") {
-		t.Errorf("crossplane beta validate of a broken Key: want a failure naming spec.forProvider.deletionWindowInDays, got %v\n%s", err, out)
+	windowed := []string{"Key"}
+	if replicas {
+		windowed = append(windowed, "ReplicaKey")
+	}
+	out, err = validate(t, cli, crds, bad)
+	for _, kind := range windowed {
+		if err == nil || !strings.Contains(out, "[x] schema validation error "+apiVersion+", Kind="+kind) || !strings.Contains(out, "spec.forProvider.deletionWindowInDays") {
+			t.Errorf("crossplane beta validate of a broken %s: want a failure naming spec.forProvider.deletionWindowInDays, got %v\n%s", kind, err, out)
+		}
 	}
 }
 

@@ -49,11 +49,12 @@ var xrds = map[string]xrd{
 		examples:   []string{"example/xr.yaml", "example/claim.yaml"},
 		// The guardrails are the function's to apply: the schema accepts
 		// these claims.
-		others: []string{"example/guardrails/xr-defaults.yaml", "example/guardrails/xr-foreign-account.yaml", "example/guardrails/xr-short-window.yaml", "example/allowed-services/xr.yaml"},
+		others: []string{"example/guardrails/xr-defaults.yaml", "example/guardrails/xr-foreign-account.yaml", "example/guardrails/xr-short-window.yaml", "example/allowed-services/xr.yaml", "example/replicas/xr.yaml"},
 	},
 	"Namespaced": {
 		definition: "configuration/namespaced/definition.yaml",
 		examples:   []string{"example/namespaced/xr.yaml"},
+		others:     []string{"example/replicas/namespaced-xr.yaml"},
 	},
 }
 
@@ -143,6 +144,10 @@ var xrdCases = map[string]xrdCase{
 	"tag-key-empty":      {"an empty tag key", set("tags", map[string]any{"": "x"}), "spec.tags", "1-128 characters"},
 	"tag-key-long":       {"a tag key of 129 characters", set("tags", map[string]any{strings.Repeat("k", 129): "x"}), "spec.tags", "1-128 characters"},
 	"tag-key-aws":        {"a tag key in AWS's aws: namespace", set("tags", map[string]any{"AWS:owner": "x"}), "spec.tags", "which AWS reserves"},
+	"replicas-too-many":  {"11 replica regions", set("replicaRegions", regions(11)), "spec.replicaRegions", "Too many"},
+	"replicas-own":       {"the key's own region as a replica region", set("replicaRegions", []any{"us-east-1", "eu-west-1"}), "spec.replicaRegions", "key's own region"},
+	"replicas-duplicate": {"a replica region named twice", set("replicaRegions", []any{"us-east-1", "us-east-1"}), "spec.replicaRegions", "each region once"},
+	"replica-bad":        {"a replica region that is no AWS region", set("replicaRegions", []any{"europe"}), "spec.replicaRegions[0]", "should match"},
 	"services-unknown":   {"a service the function does not know", set("allowedServices", []any{"s3", "s4"}), "spec.allowedServices[1]", "Unsupported value"},
 	"services-duplicate": {"a service named twice", set("allowedServices", []any{"s3", "rds", "s3"}), "spec.allowedServices", "each service once"},
 	"services-too-many":  {"21 services", set("allowedServices", services(21)), "spec.allowedServices", "Too many"},
@@ -156,6 +161,15 @@ func roles(n int) []any {
 	out := make([]any, n)
 	for i := range out {
 		out[i] = fmt.Sprintf("arn:aws:iam::123456789012:role/r%d", i)
+	}
+	return out
+}
+
+// regions returns n distinct AWS regions, none the examples' eu-west-1.
+func regions(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("us-test-%d", i+1)
 	}
 	return out
 }
