@@ -24,12 +24,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// install installs what the scenarios use: provider-aws' Key and Alias CRDs
-// of both groups (from the provider's Go module), the function as a Function
+// install installs what the scenarios use: provider-aws' Key, ReplicaKey and
+// Alias CRDs of both groups (from the provider's Go module), the function as a Function
 // package served by the local process, and both Configurations' XRDs and
 // Compositions with the guardrails Composition.
 func (c *controlPlane) install(ctx context.Context) error {
-	for _, f := range []string{"kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_aliases.yaml", "kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_aliases.yaml"} {
+	for _, f := range []string{
+		"kms.aws.upbound.io_keys.yaml", "kms.aws.upbound.io_replicakeys.yaml", "kms.aws.upbound.io_aliases.yaml",
+		"kms.aws.m.upbound.io_keys.yaml", "kms.aws.m.upbound.io_replicakeys.yaml", "kms.aws.m.upbound.io_aliases.yaml",
+	} {
 		if err := c.apply(ctx, filepath.Join(*providerCRD, f)); err != nil {
 			return err
 		}

@@ -36,20 +36,20 @@ type awsKey struct {
 	Window int64
 }
 
-// provider plays provider-aws for Keys and Aliases of both groups, with AWS
-// as a map: it adds the managed resource finalizer, "creates" each Key (an
-// id, an ARN) and reports it in the external-name annotation and
-// status.atProvider with Ready and Synced, resolves each Alias's target key
-// from its controller reference, and on deletion schedules the key's
-// deletion or leaves it in AWS, as the resource's deletion and management
-// policies say.
+// provider plays provider-aws for Keys, ReplicaKeys and Aliases of both
+// groups, with AWS as a map: it adds the managed resource finalizer,
+// "creates" each Key (an id, an ARN) and reports it in the external-name
+// annotation and status.atProvider with Ready and Synced, resolves each
+// ReplicaKey's primary key and each Alias's target key from its controller
+// reference, and on deletion schedules a key's or replica's deletion or
+// leaves it in AWS, as the resource's deletion and management policies say.
 type provider struct {
 	kube   client.Client
 	cancel context.CancelFunc
 	done   chan struct{}
 
 	mu   sync.Mutex
-	keys map[types.UID]*awsKey // by the Key's UID
+	keys map[types.UID]*awsKey // by the Key's or ReplicaKey's UID
 }
 
 // sim is the provider the simulated suite's scenarios read AWS from.
@@ -86,7 +86,7 @@ func (p *provider) stop() {
 	<-p.done
 }
 
-// key returns the pretend AWS key behind a Key, by the Key's UID.
+// key returns the pretend AWS key behind a Key or ReplicaKey, by its UID.
 func (p *provider) key(uid types.UID) (awsKey, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -110,6 +110,17 @@ func (p *provider) reconcile(ctx context.Context) error {
 			}
 		}
 		keys = append(keys, l...)
+	}
+	for _, gvk := range replicaKinds {
+		l, err := p.list(ctx, gvk)
+		if err != nil {
+			return err
+		}
+		for i := range l {
+			if err := p.reconcileReplica(ctx, &l[i], keys); err != nil {
+				return err
+			}
+		}
 	}
 	for _, gvk := range aliasKinds {
 		l, err := p.list(ctx, gvk)
@@ -152,10 +163,16 @@ func (p *provider) reconcileKey(ctx context.Context, k *unstructured.Unstructure
 	if pc, _, _ := unstructured.NestedString(k.Object, "spec", "providerConfigRef", "name"); !exists && pc == deniedProviderConfig {
 		return p.fail(ctx, k, deniedMessage())
 	}
+	multiRegion, _, _ := unstructured.NestedBool(k.Object, "spec", "forProvider", "multiRegion")
 	if !exists {
-		// A KMS key id is a UUID, as a Kubernetes UID is.
+		// A KMS key id is a UUID, as a Kubernetes UID is; a multi-region
+		// key's is mrk- and 32 hexadecimal digits.
 		region, _, _ := unstructured.NestedString(k.Object, "spec", "forProvider", "region")
-		aws = &awsKey{ID: string(k.GetUID()), Region: region, State: "Enabled"}
+		id := string(k.GetUID())
+		if multiRegion {
+			id = "mrk-" + strings.ReplaceAll(id, "-", "")
+		}
+		aws = &awsKey{ID: id, Region: region, State: "Enabled"}
 		p.mu.Lock()
 		p.keys[k.GetUID()] = aws
 		p.mu.Unlock()
@@ -170,8 +187,71 @@ func (p *provider) reconcileKey(ctx context.Context, k *unstructured.Unstructure
 		"arn":                  "arn:aws:kms:" + aws.Region + ":" + account + ":key/" + aws.ID,
 		"enableKeyRotation":    fp["enableKeyRotation"],
 		"deletionWindowInDays": fp["deletionWindowInDays"],
+		"multiRegion":          multiRegion,
 		"policy":               fp["policy"],
 	})
+}
+
+// reconcileReplica resolves a ReplicaKey's primary key ARN, then "replicates"
+// the primary into the replica's region: the same key id, a regional ARN.
+func (p *provider) reconcileReplica(ctx context.Context, r *unstructured.Unstructured, keys []unstructured.Unstructured) error {
+	p.mu.Lock()
+	aws, exists := p.keys[r.GetUID()]
+	p.mu.Unlock()
+
+	if r.GetDeletionTimestamp() != nil {
+		if exists && deletes(r) {
+			window, _, _ := unstructured.NestedInt64(r.Object, "spec", "forProvider", "deletionWindowInDays")
+			p.mu.Lock()
+			aws.State, aws.Window = "PendingDeletion", window
+			p.mu.Unlock()
+		}
+		return p.patch(ctx, r, func() { controllerutil.RemoveFinalizer(r, managedFinalizer) })
+	}
+	if !controllerutil.ContainsFinalizer(r, managedFinalizer) {
+		return p.patch(ctx, r, func() { controllerutil.AddFinalizer(r, managedFinalizer) })
+	}
+	primary, _, _ := unstructured.NestedString(r.Object, "spec", "forProvider", "primaryKeyArn")
+	if primary == "" {
+		if arn := p.resolve(r, "primaryKeyArnSelector", keys, "status", "atProvider", "arn"); arn != "" {
+			return p.patch(ctx, r, func() { _ = unstructured.SetNestedField(r.Object, arn, "spec", "forProvider", "primaryKeyArn") })
+		}
+		return nil // Not resolvable yet: the provider would wait too.
+	}
+	if !exists {
+		region, _, _ := unstructured.NestedString(r.Object, "spec", "forProvider", "region")
+		aws = &awsKey{ID: primary[strings.LastIndex(primary, "/")+1:], Region: region, State: "Enabled"}
+		p.mu.Lock()
+		p.keys[r.GetUID()] = aws
+		p.mu.Unlock()
+	}
+	if r.GetAnnotations()[externalName] != aws.ID {
+		return p.patch(ctx, r, func() { setAnnotation(r, externalName, aws.ID) })
+	}
+	return p.report(ctx, r, map[string]any{
+		"id":    aws.ID,
+		"keyId": aws.ID,
+		"arn":   "arn:aws:kms:" + aws.Region + ":" + account + ":key/" + aws.ID,
+	})
+}
+
+// resolve is the reference resolver: the value at path of the Key of the
+// same group and namespace with the same controller as o, if o selects by
+// controller reference in its selector field; empty until there is one.
+func (p *provider) resolve(o *unstructured.Unstructured, selector string, keys []unstructured.Unstructured, path ...string) string {
+	byController, _, _ := unstructured.NestedBool(o.Object, "spec", "forProvider", selector, "matchControllerRef")
+	owner := metav1.GetControllerOf(o)
+	if !byController || owner == nil {
+		return ""
+	}
+	for i := range keys {
+		k := &keys[i]
+		if controlledBy(k, owner.UID) && k.GroupVersionKind().Group == o.GroupVersionKind().Group && k.GetNamespace() == o.GetNamespace() {
+			v, _, _ := unstructured.NestedString(k.Object, path...)
+			return v
+		}
+	}
+	return ""
 }
 
 func (p *provider) reconcileAlias(ctx context.Context, a *unstructured.Unstructured, keys []unstructured.Unstructured) error {
@@ -183,18 +263,7 @@ func (p *provider) reconcileAlias(ctx context.Context, a *unstructured.Unstructu
 	}
 	target, _, _ := unstructured.NestedString(a.Object, "spec", "forProvider", "targetKeyId")
 	if target == "" {
-		// The reference resolver: the Key of the same group and
-		// namespace with the same controller.
-		byController, _, _ := unstructured.NestedBool(a.Object, "spec", "forProvider", "targetKeyIdSelector", "matchControllerRef")
-		owner := metav1.GetControllerOf(a)
-		for i := range keys {
-			k := &keys[i]
-			if byController && owner != nil && controlledBy(k, owner.UID) &&
-				k.GroupVersionKind().Group == a.GroupVersionKind().Group && k.GetNamespace() == a.GetNamespace() {
-				target = k.GetAnnotations()[externalName]
-			}
-		}
-		if target == "" {
+		if target = p.resolve(a, "targetKeyIdSelector", keys, "metadata", "annotations", externalName); target == "" {
 			return nil // Not resolvable yet: the provider would wait too.
 		}
 		return p.patch(ctx, a, func() { _ = unstructured.SetNestedField(a.Object, target, "spec", "forProvider", "targetKeyId") })

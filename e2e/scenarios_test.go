@@ -17,6 +17,7 @@ import (
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -363,6 +364,79 @@ func TestDeletion(t *testing.T) {
 			}
 		})
 	}
+}
+
+// 5b. A claim with a replica region: the multi-region Key, its ReplicaKey in
+// the other region naming the Key's ARN, and an Alias in each region; the
+// claim Ready with the replica's key and alias ARNs in its status; deleting
+// the claim schedules both the primary key and the replica for deletion,
+// with the claim's window.
+func TestReplicas(t *testing.T) {
+	ctx := t.Context()
+	ns := namespace(t, "replicas")
+	const name = "dr-backend"
+	claim := exampleClaim(t, ns, name, func(s map[string]any) {
+		s["replicaRegions"] = []any{"us-east-1"}
+		s["deletionWindowInDays"] = 9
+	})
+	if err := cp.kube.Create(ctx, claim); err != nil {
+		t.Fatal(err)
+	}
+	c := ready(t, ns, name)
+
+	sel := client.MatchingLabels{"crossplane.io/claim-namespace": ns, "crossplane.io/claim-name": name}
+	keys, replicas, aliases := &kmsv1.KeyList{}, &kmsv1.ReplicaKeyList{}, &kmsv1.AliasList{}
+	for _, l := range []client.ObjectList{keys, replicas, aliases} {
+		if err := cp.kube.List(ctx, l, sel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(keys.Items) != 1 || len(replicas.Items) != 1 || len(aliases.Items) != 2 {
+		t.Fatalf("want one Key, one ReplicaKey and two Aliases, got %d, %d and %d", len(keys.Items), len(replicas.Items), len(aliases.Items))
+	}
+	k, r := &keys.Items[0], &replicas.Items[0]
+	if !ptr.Deref(k.Spec.ForProvider.MultiRegion, false) {
+		t.Errorf("Key multiRegion: want true, got %v", k.Spec.ForProvider.MultiRegion)
+	}
+	keyARN := ptr.Deref(k.Status.AtProvider.Arn, "")
+	if got := ptr.Deref(r.Spec.ForProvider.PrimaryKeyArn, ""); keyARN == "" || got != keyARN {
+		t.Errorf("ReplicaKey primaryKeyArn: want the Key's ARN %q, got %q", keyARN, got)
+	}
+	if got := ptr.Deref(r.Spec.ForProvider.Region, ""); got != "us-east-1" {
+		t.Errorf("ReplicaKey region: want us-east-1, got %q", got)
+	}
+	regions := map[string]string{}
+	for _, a := range aliases.Items {
+		regions[ptr.Deref(a.Spec.ForProvider.Region, "")] = ptr.Deref(a.Spec.ForProvider.TargetKeyID, "")
+	}
+	id := ptr.Deref(k.Status.AtProvider.KeyID, "")
+	if want := map[string]string{"eu-west-1": id, "us-east-1": id}; id == "" || !equality.Semantic.DeepEqual(regions, want) {
+		t.Errorf("Aliases by region, with their target key id: want %v, got %v", want, regions)
+	}
+	want := []any{map[string]any{
+		"region":   "us-east-1",
+		"keyArn":   ptr.Deref(r.Status.AtProvider.Arn, ""),
+		"aliasArn": "arn:aws:kms:us-east-1:" + account + ":alias/" + name,
+	}}
+	if got, _, _ := unstructured.NestedSlice(c.Object, "status", "replicas"); !equality.Semantic.DeepEqual(got, want) {
+		t.Errorf("claim status.replicas: want %v, got %v", want, got)
+	}
+
+	deleteAndWait(t, c, named(keyKinds[0], k.Name), named(replicaKinds[0], r.Name))
+	for what, uid := range map[string]types.UID{"key": k.UID, "replica": r.UID} {
+		if aws, ok := sim.key(uid); !ok || aws.State != "PendingDeletion" || aws.Window != 9 {
+			t.Errorf("the %s in AWS after deleting the claim: want PendingDeletion with the claim's 9-day window, got %+v", what, aws)
+		}
+	}
+}
+
+// named is a cluster-scoped object of a kind by name, as deleteAndWait
+// takes it.
+func named(gvk schema.GroupVersionKind, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	u.SetName(name)
+	return u
 }
 
 // 6. The function process is killed while Crossplane reconciles. Crossplane
