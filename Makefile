@@ -15,7 +15,7 @@ export CROSSPLANE
 FUZZTIME           ?= 10s
 FUZZ_TARGETS       := FuzzParsePrincipal FuzzParseSpec FuzzRunFunction
 
-.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails render-failing render-alias-taken test e2e e2e-provider e2e-provider-binaries fuzz bench generate xpkg lint tidy clean
+.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails render-failing render-alias-taken render-replicas test e2e e2e-provider e2e-provider-binaries fuzz bench generate xpkg lint tidy clean
 
 all: test
 
@@ -57,6 +57,10 @@ render-failing: $(CROSSPLANE)
 ## render-alias-taken: another XR's Alias manages the alias; the render fails naming spec.aliasName.
 render-alias-taken: $(CROSSPLANE)
 	hack/render.sh example/xr.yaml $(LEGACY) --required-resources=example/alias-taken/aliases.yaml
+
+## render-replicas: a multi-region key with two replica regions, observed in AWS: replicas in status.
+render-replicas: $(CROSSPLANE)
+	hack/render.sh example/replicas/xr.yaml $(LEGACY) --observed-resources=example/replicas/observed.yaml
 
 ## test: every test: unit, golden, fuzz seeds, the real CLI's render and
 ## validate; the gRPC server under the race detector; each fuzz target briefly.
