@@ -58,7 +58,7 @@ func ParsePrincipal(s string) (Principal, string) {
 // splitARN splits arn:partition:service:region:account:resource into its
 // six parts, and reports whether there are exactly six: an IAM resource
 // holds no colon. It cuts the string rather than calling strings.Split,
-// which allocates a slice per ARN: a tenth of the function's own CPU for a
+// which allocates a slice per ARN: a fifth of the function's own CPU for a
 // claim of 250 principals (see docs/performance.md).
 func splitARN(s string) (parts [6]string, ok bool) {
 	rest := s

@@ -37,7 +37,7 @@ type RawSpec struct {
 //
 // It reads the request's protobuf values rather than the map the SDK's
 // request.GetObservedCompositeResource converts the whole XR to: that
-// conversion costs about 15 µs for a typical claim, a quarter of the
+// conversion costs about 12 µs for a typical claim, a quarter of the
 // function's own CPU (see docs/performance.md).
 func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
 	p := parser{m: spec}
