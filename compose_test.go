@@ -151,15 +151,15 @@ func providerReplicaKey(c Backend, policy, region, primaryARN string, t Scope) r
 			tags[k] = ptr.To(v)
 		}
 	}
+	fp := kmsv1.ReplicaKeyParameters{
+		Description:          ptr.To(c.Description),
+		DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
+		Policy:               ptr.To(policy),
+		Region:               ptr.To(region),
+		PrimaryKeyArn:        arn,
+		Tags:                 tags,
+	}
 	if !t.Namespaced() {
-		fp := kmsv1.ReplicaKeyParameters{
-			Description:          ptr.To(c.Description),
-			DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
-			Policy:               ptr.To(policy),
-			Region:               ptr.To(region),
-			PrimaryKeyArn:        arn,
-			Tags:                 tags,
-		}
 		if arn == nil {
 			fp.PrimaryKeyArnSelector = &xpv1.Selector{MatchControllerRef: ptr.To(true)}
 		}
@@ -168,21 +168,21 @@ func providerReplicaKey(c Backend, policy, region, primaryARN string, t Scope) r
 			Spec:     kmsv1.ReplicaKeySpec{ResourceSpec: providerClusterSpec(c), ForProvider: fp},
 		}
 	}
-	fp := kmsm.ReplicaKeyParameters{
-		Description:          ptr.To(c.Description),
-		DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
-		Policy:               ptr.To(policy),
-		Region:               ptr.To(region),
-		PrimaryKeyArn:        arn,
-		Tags:                 tags,
+	mfp := kmsm.ReplicaKeyParameters{
+		Description:          fp.Description,
+		DeletionWindowInDays: fp.DeletionWindowInDays,
+		Policy:               fp.Policy,
+		Region:               fp.Region,
+		PrimaryKeyArn:        fp.PrimaryKeyArn,
+		Tags:                 fp.Tags,
 	}
 	if arn == nil {
-		fp.PrimaryKeyArnSelector = &xpv1.NamespacedSelector{MatchControllerRef: ptr.To(true)}
+		mfp.PrimaryKeyArnSelector = &xpv1.NamespacedSelector{MatchControllerRef: ptr.To(true)}
 	}
 	return &kmsm.ReplicaKey{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kmsm.CRDGroupVersion.String(), Kind: kmsm.ReplicaKey_Kind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace},
-		Spec:       kmsm.ReplicaKeySpec{ManagedResourceSpec: providerNamespacedSpec(c), ForProvider: fp},
+		Spec:       kmsm.ReplicaKeySpec{ManagedResourceSpec: providerNamespacedSpec(c), ForProvider: mfp},
 	}
 }
 

@@ -151,19 +151,7 @@ func namespacedReq(t *testing.T, spec, observed string) *fnv1.RunFunctionRequest
 		"deletionPolicy: Delete\n", "",
 		"metadata:\n", "metadata:\n            namespace: vault\n",
 	).Replace(observed)
-	y := `
-observed:
-  composite:
-    resource:
-      apiVersion: kms.m.example.org/v1alpha1
-      kind: KmsBackend
-      metadata: {name: vault-backend, namespace: vault}
-      spec:` + indent(spec) + `
-  resources:` + observed + "\n"
-	if observed == "" {
-		y = strings.Replace(y, "  resources:\n", "", 1)
-	}
-	return crossplaneV2(reqFromYAML(t, y))
+	return xrRequest(t, "kms.m.example.org/v1alpha1", "KmsBackend", "{name: vault-backend, namespace: vault}", spec, observed, "")
 }
 
 // crossplaneV2 makes a request what Crossplane v2.4 sends with the
@@ -221,13 +209,21 @@ requiredResources:
 // with Crossplane's answer that no other Alias has the claim's alias.
 func req(t testing.TB, spec, observed, input string) *fnv1.RunFunctionRequest {
 	t.Helper()
+	return xrRequest(t, "kms.example.org/v1alpha1", "XKmsBackend", "{name: vault-backend}", spec, observed, input)
+}
+
+// xrRequest builds a RunFunctionRequest for an XR of this apiVersion, kind
+// and metadata (a YAML flow mapping), with its spec, observed composed
+// resources and input as req takes them.
+func xrRequest(t testing.TB, apiVersion, kind, metadata, spec, observed, input string) *fnv1.RunFunctionRequest {
+	t.Helper()
 	y := `
 observed:
   composite:
     resource:
-      apiVersion: kms.example.org/v1alpha1
-      kind: XKmsBackend
-      metadata: {name: vault-backend}
+      apiVersion: ` + apiVersion + `
+      kind: ` + kind + `
+      metadata: ` + metadata + `
       spec:` + indent(spec) + `
   resources:` + observed + "\n"
 	if observed == "" {

@@ -109,21 +109,10 @@ func TestKeyPolicyGolden(t *testing.T) {
 // the policy of a claim without it, byte for byte: a claim that does not use
 // the field keeps the policy its key has.
 func TestKeyPolicyWithoutServices(t *testing.T) {
-	policyOf := func(spec map[string]any) string {
-		c, _, errs := check(t, spec, defaultSettings())
-		if len(errs) > 0 {
-			t.Fatalf("want a valid spec, got %v", errs)
-		}
-		p, err := KeyPolicy(c).Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	without := policyOf(validSpec())
+	without := policyOf(t, validSpec())
 	empty := validSpec()
 	empty["allowedServices"] = []any{}
-	if got := policyOf(empty); got != without {
+	if got := policyOf(t, empty); got != without {
 		t.Errorf("allowedServices: [] changes the policy:\n got %s\nwant %s", got, without)
 	}
 	if strings.Contains(without, "kms:ViaService") {
@@ -148,15 +137,7 @@ func TestKeyPolicyOrderIndependent(t *testing.T) {
 	policyOf := func(a, u []any) string {
 		spec := validSpec()
 		spec["adminUsers"], spec["standardUsers"] = a, u
-		c, _, errs := check(t, spec, defaultSettings())
-		if len(errs) > 0 {
-			t.Fatalf("want a valid spec, got %v", errs)
-		}
-		p, err := KeyPolicy(c).Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return policyOf(t, spec)
 	}
 	want := policyOf(admins, users)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -240,4 +221,18 @@ func TestCheckPolicySize(t *testing.T) {
 	if errs := CheckPolicySize(small); len(errs) > 0 {
 		t.Errorf("a %d-byte policy: want no error, got %v", len(small), errs)
 	}
+}
+
+// policyOf returns the policy of a valid spec.
+func policyOf(t *testing.T, spec map[string]any) string {
+	t.Helper()
+	c, _, errs := check(t, spec, defaultSettings())
+	if len(errs) > 0 {
+		t.Fatalf("want a valid spec, got %v", errs)
+	}
+	p, err := KeyPolicy(c).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -114,7 +114,12 @@ func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
 	b.ReplicaRegions, errs = replicaRegions(b.Region, raw.ReplicaRegions, s.MaxReplicaRegions, errs)
 
 	var serviceErrs field.ErrorList
-	b.AllowedServices, serviceErrs = distinctOf(specPath.Child("allowedServices"), raw.AllowedServices, viaServices)
+	b.AllowedServices, serviceErrs = distinct(specPath.Child("allowedServices"), raw.AllowedServices, func(p *field.Path, s string) *field.Error {
+		if !slices.Contains(viaServices, s) {
+			return field.NotSupported(p, shown(s), viaServices)
+		}
+		return nil
+	})
 	errs = append(errs, serviceErrs...)
 
 	if d := raw.DeletionPolicy; d != nil {
@@ -184,42 +189,35 @@ func (pr *principals) parse(p *field.Path, arns []string, what string, accounts 
 // the key's own region.
 func replicaRegions(region string, regions []string, limit int64, errs field.ErrorList) ([]string, field.ErrorList) {
 	p := specPath.Child("replicaRegions")
-	if n := int64(len(regions)); n > limit {
+	if int64(len(regions)) > limit {
 		e := field.TooMany(p, len(regions), int(limit))
 		if limit < maxReplicaRegions {
 			e.Detail += " (the platform's maximum)"
 		}
 		return nil, append(errs, e)
 	}
-	out := make([]string, 0, len(regions))
-	for i, r := range regions {
-		switch msg := checkRegion(r); {
-		case msg != "":
-			errs = append(errs, field.Invalid(p.Index(i), shown(r), msg))
-		case r == region:
-			errs = append(errs, field.Invalid(p.Index(i), r, "is the key's own region; a replica must be in another region"))
-		case slices.Contains(out, r):
-			errs = append(errs, field.Duplicate(p.Index(i), r))
-		default:
-			out = append(out, r)
+	out, rerrs := distinct(p, regions, func(p *field.Path, r string) *field.Error {
+		if msg := checkRegion(r); msg != "" {
+			return field.Invalid(p, shown(r), msg)
 		}
-	}
-	slices.Sort(out)
-	if len(out) == 0 {
-		return nil, errs
-	}
-	return out, errs
+		if r == region {
+			return field.Invalid(p, r, "is the key's own region; a replica must be in another region")
+		}
+		return nil
+	})
+	return out, append(errs, rerrs...)
 }
 
-// distinctOf returns the list's items sorted, refusing each that is not
-// one of known or repeats an earlier one.
-func distinctOf(p *field.Path, items, known []string) ([]string, field.ErrorList) {
+// distinct returns the list's items sorted, or nil for none, refusing each
+// that invalid refuses, given its path, and each that repeats an earlier
+// one.
+func distinct(p *field.Path, items []string, invalid func(*field.Path, string) *field.Error) ([]string, field.ErrorList) {
 	var errs field.ErrorList
-	out := make([]string, 0, len(items))
+	var out []string
 	for i, s := range items {
-		switch {
-		case !slices.Contains(known, s):
-			errs = append(errs, field.NotSupported(p.Index(i), shown(s), known))
+		switch e := invalid(p.Index(i), s); {
+		case e != nil:
+			errs = append(errs, e)
 		case slices.Contains(out, s):
 			errs = append(errs, field.Duplicate(p.Index(i), s))
 		default:
@@ -227,9 +225,6 @@ func distinctOf(p *field.Path, items, known []string) ([]string, field.ErrorList
 		}
 	}
 	slices.Sort(out)
-	if len(out) == 0 {
-		return nil, errs
-	}
 	return out, errs
 }
 
