@@ -147,18 +147,8 @@ func (p *provider) reconcileKey(ctx context.Context, k *unstructured.Unstructure
 	aws, exists := p.keys[k.GetUID()]
 	p.mu.Unlock()
 
-	if k.GetDeletionTimestamp() != nil {
-		if exists && deletes(k) {
-			// JSON numbers decode as int64 when they are whole.
-			window, _, _ := unstructured.NestedInt64(k.Object, "spec", "forProvider", "deletionWindowInDays")
-			p.mu.Lock()
-			aws.State, aws.Window = "PendingDeletion", window
-			p.mu.Unlock()
-		}
-		return p.patch(ctx, k, func() { controllerutil.RemoveFinalizer(k, managedFinalizer) })
-	}
-	if !controllerutil.ContainsFinalizer(k, managedFinalizer) {
-		return p.patch(ctx, k, func() { controllerutil.AddFinalizer(k, managedFinalizer) })
+	if done, err := p.finalize(ctx, k, aws); done {
+		return err
 	}
 	if pc, _, _ := unstructured.NestedString(k.Object, "spec", "providerConfigRef", "name"); !exists && pc == deniedProviderConfig {
 		return p.fail(ctx, k, deniedMessage())
@@ -192,6 +182,28 @@ func (p *provider) reconcileKey(ctx context.Context, k *unstructured.Unstructure
 	})
 }
 
+// finalize does what a managed resource reconciler does first: once the
+// resource is deleted, it schedules the deletion of the AWS key behind it
+// (nil when there is none) with the resource's window, or keeps it, and
+// removes the finalizer; before that, it adds the finalizer. It reports
+// whether it did either.
+func (p *provider) finalize(ctx context.Context, o *unstructured.Unstructured, aws *awsKey) (bool, error) {
+	if o.GetDeletionTimestamp() != nil {
+		if aws != nil && deletes(o) {
+			// JSON numbers decode as int64 when they are whole.
+			window, _, _ := unstructured.NestedInt64(o.Object, "spec", "forProvider", "deletionWindowInDays")
+			p.mu.Lock()
+			aws.State, aws.Window = "PendingDeletion", window
+			p.mu.Unlock()
+		}
+		return true, p.patch(ctx, o, func() { controllerutil.RemoveFinalizer(o, managedFinalizer) })
+	}
+	if !controllerutil.ContainsFinalizer(o, managedFinalizer) {
+		return true, p.patch(ctx, o, func() { controllerutil.AddFinalizer(o, managedFinalizer) })
+	}
+	return false, nil
+}
+
 // reconcileReplica resolves a ReplicaKey's primary key ARN, then "replicates"
 // the primary into the replica's region: the same key id, a regional ARN.
 func (p *provider) reconcileReplica(ctx context.Context, r *unstructured.Unstructured, keys []unstructured.Unstructured) error {
@@ -199,17 +211,8 @@ func (p *provider) reconcileReplica(ctx context.Context, r *unstructured.Unstruc
 	aws, exists := p.keys[r.GetUID()]
 	p.mu.Unlock()
 
-	if r.GetDeletionTimestamp() != nil {
-		if exists && deletes(r) {
-			window, _, _ := unstructured.NestedInt64(r.Object, "spec", "forProvider", "deletionWindowInDays")
-			p.mu.Lock()
-			aws.State, aws.Window = "PendingDeletion", window
-			p.mu.Unlock()
-		}
-		return p.patch(ctx, r, func() { controllerutil.RemoveFinalizer(r, managedFinalizer) })
-	}
-	if !controllerutil.ContainsFinalizer(r, managedFinalizer) {
-		return p.patch(ctx, r, func() { controllerutil.AddFinalizer(r, managedFinalizer) })
+	if done, err := p.finalize(ctx, r, aws); done {
+		return err
 	}
 	primary, _, _ := unstructured.NestedString(r.Object, "spec", "forProvider", "primaryKeyArn")
 	if primary == "" {
@@ -255,11 +258,8 @@ func (p *provider) resolve(o *unstructured.Unstructured, selector string, keys [
 }
 
 func (p *provider) reconcileAlias(ctx context.Context, a *unstructured.Unstructured, keys []unstructured.Unstructured) error {
-	if a.GetDeletionTimestamp() != nil {
-		return p.patch(ctx, a, func() { controllerutil.RemoveFinalizer(a, managedFinalizer) })
-	}
-	if !controllerutil.ContainsFinalizer(a, managedFinalizer) {
-		return p.patch(ctx, a, func() { controllerutil.AddFinalizer(a, managedFinalizer) })
+	if done, err := p.finalize(ctx, a, nil); done {
+		return err
 	}
 	target, _, _ := unstructured.NestedString(a.Object, "spec", "forProvider", "targetKeyId")
 	if target == "" {
