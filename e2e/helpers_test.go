@@ -23,16 +23,12 @@ import (
 // The legacy composite's kind.
 var xrGVK = schema.GroupVersionKind{Group: "kms.example.org", Version: "v1alpha1", Kind: "XKmsBackend"}
 
-// The Key, ReplicaKey and Alias kinds of both flavours: provider-aws'
-// cluster-scoped (legacy) and namespaced (Crossplane v2) groups.
+// The Key and Alias kinds of both flavours: provider-aws' cluster-scoped
+// (legacy) and namespaced (Crossplane v2) groups.
 var (
 	keyKinds = []schema.GroupVersionKind{
 		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "Key"},
 		{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "Key"},
-	}
-	replicaKinds = []schema.GroupVersionKind{
-		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "ReplicaKey"},
-		{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "ReplicaKey"},
 	}
 	aliasKinds = []schema.GroupVersionKind{
 		{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "Alias"},

@@ -26,6 +26,13 @@ const (
 	account          = "123456789012"
 )
 
+// The ReplicaKey kinds of both flavours, which only the simulated provider
+// plays: the emulator the real provider runs against cannot replicate keys.
+var replicaKinds = []schema.GroupVersionKind{
+	{Group: "kms.aws.upbound.io", Version: "v1beta1", Kind: "ReplicaKey"},
+	{Group: "kms.aws.m.upbound.io", Version: "v1beta1", Kind: "ReplicaKey"},
+}
+
 // awsKey is a KMS key as the provider left it in the pretend AWS.
 type awsKey struct {
 	ID     string
