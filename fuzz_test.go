@@ -87,8 +87,8 @@ func FuzzParseSpec(f *testing.F) {
 // FuzzRunFunction runs the whole function on any spec, observed Key and
 // Alias, and input, each as JSON, for a legacy or a namespaced XR. Its
 // invariants: no panic and no Go error; either a Fatal result, last, or a
-// Key and an Alias that the provider accepts, with a policy that is valid
-// JSON within the KMS limit; never a change the provider would apply by
+// Key and an Alias, and replicas and their aliases, that the provider
+// accepts, with a policy that is valid JSON within the KMS limit; never a change the provider would apply by
 // replacing the observed Key or Alias; never Orphan to Delete unsaid; a
 // KeyAvailable condition on every answer that is not a refusal; no message
 // larger than maxMessageBytes.
@@ -169,6 +169,48 @@ func fuzzRequest(spec, key, alias, input string, namespaced bool) *fnv1.RunFunct
 	return req
 }
 
+// checkComposedReplicas checks each replica and its alias that a response composes:
+// provider-aws accepts them, each in its own region, none the Key's, each
+// replica with the Key's policy and its alias in the same region.
+func checkComposedReplicas(t *testing.T, d map[string]*fnv1.Resource, keyRegion, policy string, namespaced bool) {
+	t.Helper()
+	for name, r := range d {
+		obj := r.GetResource().AsMap()
+		var region, replicaPolicy *string
+		switch {
+		case strings.HasPrefix(name, replicaNamePrefix) && namespaced:
+			var rk kmsm.ReplicaKey
+			strict(t, obj, &rk)
+			region, replicaPolicy = rk.Spec.ForProvider.Region, rk.Spec.ForProvider.Policy
+		case strings.HasPrefix(name, replicaNamePrefix):
+			var rk kmsv1.ReplicaKey
+			strict(t, obj, &rk)
+			region, replicaPolicy = rk.Spec.ForProvider.Region, rk.Spec.ForProvider.Policy
+		case strings.HasPrefix(name, replicaAliasNamePrefix) && namespaced:
+			var al kmsm.Alias
+			strict(t, obj, &al)
+			region = al.Spec.ForProvider.Region
+		case strings.HasPrefix(name, replicaAliasNamePrefix):
+			var al kmsv1.Alias
+			strict(t, obj, &al)
+			region = al.Spec.ForProvider.Region
+		default:
+			continue
+		}
+		r := name[strings.IndexByte(name, '-')+1:]
+		if region == nil || *region != r || r == keyRegion {
+			got := "none"
+			if region != nil {
+				got = *region
+			}
+			t.Errorf("%s: in region %s, want %s, not the Key's %s", name, got, r, keyRegion)
+		}
+		if strings.HasPrefix(name, replicaNamePrefix) && (replicaPolicy == nil || *replicaPolicy != policy) {
+			t.Errorf("%s: the policy is not the Key's", name)
+		}
+	}
+}
+
 // checkComposed checks a response that Crossplane would apply.
 func checkComposed(t *testing.T, req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, namespaced bool) {
 	t.Helper()
@@ -216,6 +258,7 @@ func checkComposed(t *testing.T, req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunc
 	if name == "" {
 		t.Errorf("the Alias has no name")
 	}
+	checkComposedReplicas(t, d, *region, *policy, namespaced)
 
 	obs := req.GetObserved().GetResources()
 	for n := range obs {
