@@ -13,13 +13,14 @@ import (
 // would both report Ready while each pointed it at its own key, and deleting
 // either would delete the alias the other still uses.
 //
-// labelled are the Aliases, in any namespace, that carry the backend's
-// AliasID; the XR is identified by its name and namespace, and ours is its
-// own Alias, when it exists. Two Aliases that exist already (composed at the
+// The alias checked is the backend's in region, the key's or a replica's;
+// labelled are the Aliases, in any namespace, that carry its AliasIDIn that
+// region; the XR is identified by its name and namespace, and ours is its
+// own Alias there, when it exists. Two Aliases that exist already (composed at the
 // same moment, before either could see the other) are ordered by creation
 // time and name: the older one keeps the alias, so that exactly one of the
 // two XRs is refused.
-func CheckAliasOwner(b Backend, xrName, xrNamespace string, ours *ObservedAlias, labelled []LabelledAlias) field.ErrorList {
+func CheckAliasOwner(b Backend, region, xrName, xrNamespace string, ours *ObservedAlias, labelled []LabelledAlias) field.ErrorList {
 	for _, a := range labelled {
 		if a.Composite == xrName && a.Namespace == xrNamespace {
 			continue
@@ -27,9 +28,13 @@ func CheckAliasOwner(b Backend, xrName, xrNamespace string, ours *ObservedAlias,
 		if ours != nil && !ours.Created.IsZero() && !a.Created.IsZero() && older(ours.Created, xrNamespace, xrName, a) {
 			continue
 		}
-		return field.ErrorList{field.Forbidden(specPath.Child("aliasName"), fmt.Sprintf(
-			"%s%s in %s, with provider config %s, is already managed by another KmsBackend; choose another alias name",
-			aliasPrefix, shown(b.AliasName), shown(b.Region), shown(b.ProviderConfigName)))}
+		p, advice := specPath.Child("aliasName"), "choose another alias name"
+		if region != b.Region {
+			p, advice = specPath.Child("replicaRegions"), "choose another alias name, or leave "+shown(region)+" out of replicaRegions"
+		}
+		return field.ErrorList{field.Forbidden(p, fmt.Sprintf(
+			"%s%s in %s, with provider config %s, is already managed by another KmsBackend; %s",
+			aliasPrefix, shown(b.AliasName), shown(region), shown(b.ProviderConfigName), advice))}
 	}
 	return nil
 }

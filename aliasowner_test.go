@@ -69,7 +69,7 @@ func TestCheckAliasOwner(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			errs := CheckAliasOwner(c, "vault-backend", tc.namespace, tc.ours, tc.labelled)
+			errs := CheckAliasOwner(c, c.Region, "vault-backend", tc.namespace, tc.ours, tc.labelled)
 			if got := len(errs) > 0; got != tc.refused {
 				t.Fatalf("%s\nCheckAliasOwner(...): want refused %t, got %v", tc.reason, tc.refused, errs)
 			}
@@ -77,5 +77,18 @@ func TestCheckAliasOwner(t *testing.T) {
 				t.Errorf("%s\nwant the refusal to name spec.aliasName, got %s", tc.reason, errs[0].Field)
 			}
 		})
+	}
+}
+
+// TestCheckAliasOwnerInReplicaRegion checks the refusal of an alias another
+// XR manages in a replica region: it names spec.replicaRegions and the
+// region, and offers to leave it out.
+func TestCheckAliasOwnerInReplicaRegion(t *testing.T) {
+	c := Backend{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default", ReplicaRegions: []string{"us-east-1"}}
+	other := LabelledAlias{Name: "payments-x7k2p-3f9a1c", Composite: "payments-x7k2p", Created: at(t, "2026-11-20T09:00:00Z")}
+	errs := CheckAliasOwner(c, "us-east-1", "vault-backend", "", nil, []LabelledAlias{other})
+	want := "spec.replicaRegions: Forbidden: alias/vault-backend in us-east-1, with provider config default, is already managed by another KmsBackend; choose another alias name, or leave us-east-1 out of replicaRegions"
+	if len(errs) != 1 || errs[0].Error() != want {
+		t.Errorf("CheckAliasOwner in a replica region: want %q, got %v", want, errs)
 	}
 }

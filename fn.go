@@ -33,8 +33,11 @@ const (
 )
 
 // aliasesRequirement names the resources the function asks Crossplane for:
-// the Aliases labelled with the backend's AliasID.
+// the Aliases labelled with the backend's AliasID; aliasesRequirementIn
+// those labelled with its AliasIDIn a replica region.
 const aliasesRequirement = "aliases"
+
+func aliasesRequirementIn(region string) string { return aliasesRequirement + "-" + region }
 
 // Function composes a KMS Key and Alias from a KmsBackend XR.
 type Function struct {
@@ -84,18 +87,34 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	errs = append(errs, CheckPolicySize(policy)...)
 
-	// The Alias is composed only once Crossplane has answered which Aliases
-	// carry the backend's alias id; an Alias that exists stays desired.
+	// Each Alias, in the key's region and in each replica region, is
+	// composed only once Crossplane has answered which Aliases carry its
+	// alias id; an Alias that exists stays desired.
 	scope := Scope{Namespace: xr.Namespace}
-	labelled, answered, err := requiredAliases(req)
+	labelled, answered, err := requiredAliases(req, aliasesRequirement)
 	if err != nil {
 		response.Fatal(rsp, errors.Wrap(err, "cannot get the required Aliases"))
 		return rsp, nil
 	}
+	replicaAnswered := map[string]bool{}
 	if len(errs) == 0 {
-		rsp.Requirements = aliasRequirements(req, backend.AliasID(), scope)
+		ids := map[string]string{aliasesRequirement: backend.AliasID()}
+		for _, r := range backend.ReplicaRegions {
+			ids[aliasesRequirementIn(r)] = backend.AliasIDIn(r)
+		}
+		rsp.Requirements = aliasRequirements(req, ids, scope)
 		if answered {
-			errs = append(errs, CheckAliasOwner(backend, xr.Name, xr.Namespace, observed.Alias, labelled)...)
+			errs = append(errs, CheckAliasOwner(backend, backend.Region, xr.Name, xr.Namespace, observed.Alias, labelled)...)
+		}
+		for _, r := range backend.ReplicaRegions {
+			l, ok, err := requiredAliases(req, aliasesRequirementIn(r))
+			if err != nil {
+				response.Fatal(rsp, errors.Wrapf(err, "cannot get the required Aliases in %s", r))
+				return rsp, nil
+			}
+			if replicaAnswered[r] = ok; ok {
+				errs = append(errs, CheckAliasOwner(backend, r, xr.Name, xr.Namespace, observed.ReplicaAliases[r], l)...)
+			}
 		}
 	}
 
@@ -133,12 +152,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if answered || observed.Alias != nil {
 		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(backend, observed.KeyID(), scope), aliasConditions.True(conditionReady))
 	}
-	// Each replica, and its alias once the replica's key id is known: an
-	// Alias cannot select a ReplicaKey.
+	// Each replica, and its alias once the replica's key id is known (an
+	// Alias cannot select a ReplicaKey) and Crossplane has answered.
 	for _, r := range backend.ReplicaRegions {
 		replicaConditions, replicaAliasConditions := observed.replicaConditions(r)
 		rsp.Desired.Resources[replicaNamePrefix+r] = desired(DesiredReplicaKey(backend, policy, r, observed.KeyARN(), scope), replicaConditions.True(conditionReady))
-		if id := observed.ReplicaKeyID(r); id != "" {
+		if id := observed.ReplicaKeyID(r); id != "" && (replicaAnswered[r] || observed.ReplicaAliases[r] != nil) {
 			rsp.Desired.Resources[replicaAliasNamePrefix+r] = desired(DesiredReplicaAlias(backend, r, id, scope), replicaAliasConditions.True(conditionReady))
 		}
 	}
@@ -182,11 +201,11 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	return rsp, nil
 }
 
-// requiredAliases returns the Aliases Crossplane returned for
-// aliasRequirements, and whether it has answered at all: in
+// requiredAliases returns the Aliases Crossplane returned for the
+// requirement of this name, and whether it has answered at all: in
 // required_resources, or, asked in extra_resources, there.
-func requiredAliases(req *fnv1.RunFunctionRequest) ([]LabelledAlias, bool, error) {
-	rs, answered, err := request.GetRequiredResource(req, aliasesRequirement)
+func requiredAliases(req *fnv1.RunFunctionRequest, name string) ([]LabelledAlias, bool, error) {
+	rs, answered, err := request.GetRequiredResource(req, name)
 	if err != nil {
 		return nil, false, err
 	}
@@ -195,23 +214,24 @@ func requiredAliases(req *fnv1.RunFunctionRequest) ([]LabelledAlias, bool, error
 		if err != nil {
 			return nil, false, err
 		}
-		rs, answered = extra[aliasesRequirement]
+		rs, answered = extra[name]
 	}
 	return ReadLabelledAliases(rs), answered, nil
 }
 
-// aliasRequirements asks Crossplane for the Aliases of the scope's group,
-// in every namespace, that carry the alias id. A Crossplane that
-// advertises the required resources capability (v2.2 and later) is asked in
-// requirements.resources; an older one, which may know only
-// requirements.extra_resources (v1.15 to v1.20), there.
-func aliasRequirements(req *fnv1.RunFunctionRequest, id string, s Scope) *fnv1.Requirements {
-	selectors := map[string]*fnv1.ResourceSelector{
-		aliasesRequirement: {
+// aliasRequirements asks Crossplane, for each requirement name, for the
+// Aliases of the scope's group, in every namespace, that carry its alias
+// id. A Crossplane that advertises the required resources capability (v2.2
+// and later) is asked in requirements.resources; an older one, which may
+// know only requirements.extra_resources (v1.15 to v1.20), there.
+func aliasRequirements(req *fnv1.RunFunctionRequest, ids map[string]string, s Scope) *fnv1.Requirements {
+	selectors := make(map[string]*fnv1.ResourceSelector, len(ids))
+	for name, id := range ids {
+		selectors[name] = &fnv1.ResourceSelector{
 			ApiVersion: s.APIVersion(),
-			Kind:       "Alias",
+			Kind:       kindAlias,
 			Match:      &fnv1.ResourceSelector_MatchLabels{MatchLabels: &fnv1.MatchLabels{Labels: map[string]string{aliasIDLabel: id}}},
-		},
+		}
 	}
 	if request.HasCapability(req, fnv1.Capability_CAPABILITY_REQUIRED_RESOURCES) {
 		return &fnv1.Requirements{Resources: selectors}

@@ -169,7 +169,10 @@ func crossplaneV2(r *fnv1.RunFunctionRequest) *fnv1.RunFunctionRequest {
 		fnv1.Capability_CAPABILITY_CONDITIONS,
 		fnv1.Capability_CAPABILITY_REQUIRED_SCHEMAS,
 	}
-	r.RequiredResources = map[string]*fnv1.Resources{aliasesRequirement: {}}
+	// The fixtures' replica regions are answered too.
+	r.RequiredResources = map[string]*fnv1.Resources{
+		aliasesRequirement: {}, aliasesRequirementIn("us-east-1"): {}, aliasesRequirementIn("eu-central-1"): {},
+	}
 	return r
 }
 
@@ -551,6 +554,18 @@ observed:
 			reason: "Removing one replica region is applied, with a warning that the replica there is scheduled for deletion.",
 			args: args{req: req(t, exampleSpec+`
     replicaRegions: [eu-central-1]`, observedMultiRegionKey+observedReplica("eu-central-1")+observedReplica("us-east-1"), "")},
+		},
+		"ReplicaAliasTaken": {
+			reason: "A claim whose alias another XR's Alias manages in one of its replica regions is refused, naming spec.replicaRegions and the region; nothing is composed.",
+			args: args{req: func() *fnv1.RunFunctionRequest {
+				r := req(t, replicaSpec, "", "")
+				other := withAliases(t, req(t, exampleSpec, "", ""), "payments-x7k2p").GetRequiredResources()[aliasesRequirement]
+				c := Backend{AliasName: "vault-backend", ProviderConfigName: "default"}
+				a := other.GetItems()[0].GetResource()
+				a.GetFields()["metadata"].GetStructValue().GetFields()["labels"].GetStructValue().GetFields()[aliasIDLabel] = structpb.NewStringValue(c.AliasIDIn("us-east-1"))
+				r.RequiredResources[aliasesRequirementIn("us-east-1")] = other
+				return r
+			}()},
 		},
 		"ReplicaFailure": {
 			reason: "A replica the provider failed to create makes the key unavailable, naming the replica's region and the provider's words.",
