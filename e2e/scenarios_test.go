@@ -430,6 +430,50 @@ func TestReplicas(t *testing.T) {
 	}
 }
 
+// 5c. Two multi-region keys in different regions, replicated into one
+// region under one alias name: the second claim is refused, naming
+// spec.replicaRegions and the region, with nothing composed, because the
+// first's Alias there already manages the alias; the first stays Ready.
+func TestReplicaAliasOwner(t *testing.T) {
+	ctx := t.Context()
+	first, second := namespace(t, "dr-first"), namespace(t, "dr-second")
+	const alias = "shared-dr"
+	claimIn := func(ns, region string) *unstructured.Unstructured {
+		return exampleClaim(t, ns, "dr", func(s map[string]any) {
+			s["aliasName"], s["region"], s["replicaRegions"] = alias, region, []any{"us-east-1"}
+		})
+	}
+	if err := cp.kube.Create(ctx, claimIn(first, "eu-west-1")); err != nil {
+		t.Fatal(err)
+	}
+	ready(t, first, "dr")
+	if err := cp.kube.Create(ctx, claimIn(second, "eu-central-1")); err != nil {
+		t.Fatal(err)
+	}
+	const want = "spec.replicaRegions: Forbidden: alias/" + alias + " in us-east-1, with provider config default, is already managed by another KmsBackend"
+	eventually(t, "SpecValid=False on the second claim", func() error {
+		c, err := getClaim(ctx, second, "dr")
+		if err != nil {
+			return err
+		}
+		if st, _, msg := condition(c, "SpecValid"); st != "False" || !strings.Contains(msg, want) {
+			return fmt.Errorf("want SpecValid=False with %q: %s", want, claimState(ctx, second, "dr"))
+		}
+		return nil
+	})
+	keys, aliases, err := composed(ctx, second, "dr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys)+len(aliases) != 0 {
+		t.Errorf("the refused claim: want nothing composed, got %d Keys and %d Aliases", len(keys), len(aliases))
+	}
+	c := ready(t, first, "dr")
+	if st, reason, _ := condition(c, keyAvailable); st != "True" || reason != reasonAvailable {
+		t.Errorf("the first claim: want KeyAvailable=True, got %s (%s)", st, reason)
+	}
+}
+
 // named is a cluster-scoped object of a kind by name, as deleteAndWait
 // takes it.
 func named(gvk schema.GroupVersionKind, name string) *unstructured.Unstructured {
