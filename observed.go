@@ -128,9 +128,9 @@ func (c Conditions) True(t string) bool { return c[t].Status == "True" }
 // False reports whether the condition of this type is False.
 func (c Conditions) False(t string) bool { return c[t].Status == "False" }
 
-// ReadObserved reads the Key and Alias from the observed composed resources.
-// Missing or wrongly typed fields read as unknown, never as an error: the
-// provider fills them in over time.
+// ReadObserved reads the Key and Alias, and the replicas and their aliases,
+// from the observed composed resources. Missing or wrongly typed fields read
+// as unknown, never as an error: the provider fills them in over time.
 //
 // Fields are read with apimachinery's unstructured helpers and conditions by
 // walking the list, rather than with the SDK's fieldpath getters and
