@@ -128,7 +128,7 @@ $(BENCHSTAT): hack/install-benchstat.sh
 
 ## bench: the benchmarks, COUNT times each, into bench.txt; then their
 # medians, each kms figure beside the no-op function's from the same run.
-# About 12 minutes on 2 cores; BENCH=GRPC runs only the matching ones.
+# About 20 minutes on 2 cores; BENCH=GRPC runs only the matching ones.
 bench: SHELL := /bin/bash
 bench: .SHELLFLAGS := -o pipefail -ec
 bench: $(BENCHSTAT)
