@@ -96,25 +96,14 @@ func keyFields(b Backend, policy, region string) fields {
 	return fp
 }
 
-// DesiredAlias returns the KMS Alias for a backend, labelled with its
-// AliasID. Until the Key's id is observed the Alias selects the Key composed
-// for the same XR; then it names the id, so that the Alias never depends on
-// a selector that could match another key.
-func DesiredAlias(b Backend, keyID string, s Scope) *structpb.Struct {
-	return aliasIn(b, b.Region, keyID, s)
-}
-
-// DesiredReplicaAlias returns the Alias of the same name in a replica
-// region, naming the replica's key id, which is its primary's: an Alias can
-// select only a Key, not a ReplicaKey.
-func DesiredReplicaAlias(b Backend, region, keyID string, s Scope) *structpb.Struct {
-	return aliasIn(b, region, keyID, s)
-}
-
-// aliasIn returns the backend's Alias in a region, labelled with the
-// AliasID there, naming the key id, or selecting the XR's Key while the id
-// is unknown.
-func aliasIn(b Backend, region, keyID string, s Scope) *structpb.Struct {
+// DesiredAlias returns the KMS Alias for a backend in a region, the key's or
+// a replica's, labelled with its AliasIDIn that region. Until the key's id
+// is observed the Alias selects the Key composed for the same XR; then it
+// names the id, so that the Alias never depends on a selector that could
+// match another key. In a replica region the id must be known: an Alias can
+// select only a Key, not a ReplicaKey, and a replica's key id is its
+// primary's.
+func DesiredAlias(b Backend, region, keyID string, s Scope) *structpb.Struct {
 	fp := fields{"region": text(region)}
 	if keyID != "" {
 		fp["targetKeyId"] = text(keyID)

@@ -55,7 +55,7 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 					if diff := cmp.Diff(viaProviderTypes(t, providerKey(c, policy, target)), DesiredKey(c, policy, target), protocmp.Transform()); diff != "" {
 						t.Errorf("DesiredKey: -provider-aws' types, +function:\n%s", diff)
 					}
-					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, c.Region, keyID, target)), DesiredAlias(c, keyID, target), protocmp.Transform()); diff != "" {
+					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, c.Region, keyID, target)), DesiredAlias(c, c.Region, keyID, target), protocmp.Transform()); diff != "" {
 						t.Errorf("DesiredAlias: -provider-aws' types, +function:\n%s", diff)
 					}
 					arn := ""
@@ -66,8 +66,8 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 						if diff := cmp.Diff(viaProviderTypes(t, providerReplicaKey(c, policy, r, arn, target)), DesiredReplicaKey(c, policy, r, arn, target), protocmp.Transform()); diff != "" {
 							t.Errorf("DesiredReplicaKey in %s: -provider-aws' types, +function:\n%s", r, diff)
 						}
-						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, r, keyID, target)), DesiredReplicaAlias(c, r, keyID, target), protocmp.Transform()); diff != "" {
-							t.Errorf("DesiredReplicaAlias in %s: -provider-aws' types, +function:\n%s", r, diff)
+						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, r, keyID, target)), DesiredAlias(c, r, keyID, target), protocmp.Transform()); diff != "" {
+							t.Errorf("DesiredAlias in %s: -provider-aws' types, +function:\n%s", r, diff)
 						}
 					}
 				})
@@ -186,8 +186,7 @@ func providerReplicaKey(c Backend, policy, region, primaryARN string, t Scope) r
 	}
 }
 
-// providerAlias is DesiredAlias, or DesiredReplicaAlias in a replica
-// region, written with provider-aws' types.
+// providerAlias is DesiredAlias written with provider-aws' types.
 func providerAlias(c Backend, region, keyID string, t Scope) runtime.Object {
 	om := metav1.ObjectMeta{
 		Namespace:   t.Namespace,

@@ -150,7 +150,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	keyConditions, aliasConditions := observed.conditions()
 	rsp.Desired.Resources[keyName] = desired(DesiredKey(backend, policy, scope), keyConditions.True(conditionReady))
 	if answered || observed.Alias != nil {
-		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(backend, observed.KeyID(), scope), aliasConditions.True(conditionReady))
+		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(backend, backend.Region, observed.KeyID(), scope), aliasConditions.True(conditionReady))
 	}
 	// Each replica, and its alias once the replica's key id is known (an
 	// Alias cannot select a ReplicaKey) and Crossplane has answered.
@@ -158,7 +158,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		replicaConditions, replicaAliasConditions := observed.replicaConditions(r)
 		rsp.Desired.Resources[replicaNamePrefix+r] = desired(DesiredReplicaKey(backend, policy, r, observed.KeyARN(), scope), replicaConditions.True(conditionReady))
 		if id := observed.ReplicaKeyID(r); id != "" && (replicaAnswered[r] || observed.ReplicaAliases[r] != nil) {
-			rsp.Desired.Resources[replicaAliasNamePrefix+r] = desired(DesiredReplicaAlias(backend, r, id, scope), replicaAliasConditions.True(conditionReady))
+			rsp.Desired.Resources[replicaAliasNamePrefix+r] = desired(DesiredAlias(backend, r, id, scope), replicaAliasConditions.True(conditionReady))
 		}
 	}
 
