@@ -37,6 +37,10 @@ type Backend struct {
 	ReplicaRegions []string
 }
 
+// Regions are the regions of the backend's key and its replicas, the key's
+// first.
+func (b Backend) Regions() []string { return append([]string{b.Region}, b.ReplicaRegions...) }
+
 // MultiRegion reports whether the backend's key is a multi-region key.
 func (b Backend) MultiRegion() bool { return len(b.ReplicaRegions) > 0 }
 

@@ -33,11 +33,18 @@ const (
 )
 
 // aliasesRequirement names the resources the function asks Crossplane for:
-// the Aliases labelled with the backend's AliasID; aliasesRequirementIn
-// those labelled with its AliasIDIn a replica region.
+// the Aliases labelled with the backend's AliasID.
 const aliasesRequirement = "aliases"
 
-func aliasesRequirementIn(region string) string { return aliasesRequirement + "-" + region }
+// aliasesRequirementIn names the requirement of the Aliases labelled with
+// the backend's AliasIDIn a region: aliasesRequirement for the key's own,
+// aliases-<region> for a replica's.
+func aliasesRequirementIn(b Backend, region string) string {
+	if region == b.Region {
+		return aliasesRequirement
+	}
+	return aliasesRequirement + "-" + region
+}
 
 // Function composes a KMS Key and Alias from a KmsBackend XR.
 type Function struct {
@@ -91,29 +98,21 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// composed only once Crossplane has answered which Aliases carry its
 	// alias id; an Alias that exists stays desired.
 	scope := Scope{Namespace: xr.Namespace}
-	labelled, answered, err := requiredAliases(req, aliasesRequirement)
-	if err != nil {
-		response.Fatal(rsp, errors.Wrap(err, "cannot get the required Aliases"))
-		return rsp, nil
-	}
-	replicaAnswered := map[string]bool{}
+	answered := map[string]bool{} // by region
 	if len(errs) == 0 {
-		ids := map[string]string{aliasesRequirement: backend.AliasID()}
-		for _, r := range backend.ReplicaRegions {
-			ids[aliasesRequirementIn(r)] = backend.AliasIDIn(r)
+		ids := map[string]string{}
+		for _, r := range backend.Regions() {
+			ids[aliasesRequirementIn(backend, r)] = backend.AliasIDIn(r)
 		}
 		rsp.Requirements = aliasRequirements(req, ids, scope)
-		if answered {
-			errs = append(errs, CheckAliasOwner(backend, backend.Region, xr.Name, xr.Namespace, observed.Alias, labelled)...)
-		}
-		for _, r := range backend.ReplicaRegions {
-			l, ok, err := requiredAliases(req, aliasesRequirementIn(r))
+		for _, r := range backend.Regions() {
+			labelled, ok, err := requiredAliases(req, aliasesRequirementIn(backend, r))
 			if err != nil {
 				response.Fatal(rsp, errors.Wrapf(err, "cannot get the required Aliases in %s", r))
 				return rsp, nil
 			}
-			if replicaAnswered[r] = ok; ok {
-				errs = append(errs, CheckAliasOwner(backend, r, xr.Name, xr.Namespace, observed.ReplicaAliases[r], l)...)
+			if answered[r] = ok; ok {
+				errs = append(errs, CheckAliasOwner(backend, r, xr.Name, xr.Namespace, observed.AliasIn(backend.Region, r), labelled)...)
 			}
 		}
 	}
@@ -149,7 +148,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	keyConditions, aliasConditions := observed.conditions()
 	rsp.Desired.Resources[keyName] = desired(DesiredKey(backend, policy, scope), keyConditions.True(conditionReady))
-	if answered || observed.Alias != nil {
+	if answered[backend.Region] || observed.Alias != nil {
 		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(backend, backend.Region, observed.KeyID(), scope), aliasConditions.True(conditionReady))
 	}
 	// Each replica, and its alias once the replica's key id is known (an
@@ -157,7 +156,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	for _, r := range backend.ReplicaRegions {
 		replicaConditions, replicaAliasConditions := observed.replicaConditions(r)
 		rsp.Desired.Resources[replicaNamePrefix+r] = desired(DesiredReplicaKey(backend, policy, r, observed.KeyARN(), scope), replicaConditions.True(conditionReady))
-		if id := observed.ReplicaKeyID(r); id != "" && (replicaAnswered[r] || observed.ReplicaAliases[r] != nil) {
+		if id := observed.ReplicaKeyID(r); id != "" && (answered[r] || observed.ReplicaAliases[r] != nil) {
 			rsp.Desired.Resources[replicaAliasNamePrefix+r] = desired(DesiredAlias(backend, r, id, scope), replicaAliasConditions.True(conditionReady))
 		}
 	}
@@ -193,7 +192,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	switch changes := composedChanges(rsp, ocds, backend.ReplicaRegions); {
 	case len(changes) == 0:
 		log.Debug("The composed resources are unchanged")
-	case !answered:
+	case !answered[backend.Region]:
 		log.Debug("Changing the composed resources, once Crossplane answers the requirement", "changes", changes)
 	default:
 		log.Info("Changing the composed resources", "changes", changes)

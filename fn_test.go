@@ -171,7 +171,7 @@ func crossplaneV2(r *fnv1.RunFunctionRequest) *fnv1.RunFunctionRequest {
 	}
 	// The fixtures' replica regions are answered too.
 	r.RequiredResources = map[string]*fnv1.Resources{
-		aliasesRequirement: {}, aliasesRequirementIn("us-east-1"): {}, aliasesRequirementIn("eu-central-1"): {},
+		aliasesRequirement: {}, "aliases-us-east-1": {}, "aliases-eu-central-1": {},
 	}
 	return r
 }
@@ -563,7 +563,7 @@ observed:
 				c := Backend{AliasName: "vault-backend", ProviderConfigName: "default"}
 				a := other.GetItems()[0].GetResource()
 				a.GetFields()["metadata"].GetStructValue().GetFields()["labels"].GetStructValue().GetFields()[aliasIDLabel] = structpb.NewStringValue(c.AliasIDIn("us-east-1"))
-				r.RequiredResources[aliasesRequirementIn("us-east-1")] = other
+				r.RequiredResources["aliases-us-east-1"] = other
 				return r
 			}()},
 		},

@@ -250,6 +250,15 @@ func (o Observed) replicaConditions(region string) (replica, alias Conditions) {
 	return replica, alias
 }
 
+// AliasIn is the observed Alias in a region: the key's, keyRegion, or a
+// replica's; nil when there is none.
+func (o Observed) AliasIn(keyRegion, region string) *ObservedAlias {
+	if region == keyRegion {
+		return o.Alias
+	}
+	return o.ReplicaAliases[region]
+}
+
 // ReplicaKeyID is the key id the alias in a replica region names: the
 // replica's, once it is observed, else the one the existing alias names;
 // empty while neither is known.

@@ -63,7 +63,7 @@ func KeyPolicy(b Backend) PolicyDocument {
 // per service and region, the key's and its replicas', sorted: a replica
 // carries the same policy.
 func viaService(b Backend) []string {
-	regions := append([]string{b.Region}, b.ReplicaRegions...)
+	regions := b.Regions()
 	out := make([]string, 0, len(b.AllowedServices)*len(regions))
 	for _, s := range b.AllowedServices {
 		for _, r := range regions {
