@@ -83,10 +83,9 @@ type ObservedKey struct {
 	Conditions Conditions
 }
 
-// ObservedReplica is the state of an existing ReplicaKey managed resource.
+// ObservedReplica is the state of an existing ReplicaKey managed resource,
+// whose region is fixed by its composition resource name.
 type ObservedReplica struct {
-	// Region is the region the replica was created in (spec.forProvider).
-	Region string
 	// From status.atProvider; empty until the provider reports them. A
 	// replica's key id is its primary's.
 	KeyID string
@@ -171,7 +170,6 @@ func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
 			}
 			r := ocd.Resource.Object
 			o.Replicas[strings.TrimPrefix(string(name), replicaNamePrefix)] = &ObservedReplica{
-				Region:     str(r, "spec", "forProvider", "region"),
 				KeyID:      str(r, "status", "atProvider", "keyId"),
 				ARN:        str(r, "status", "atProvider", "arn"),
 				Conditions: readConditions(r),

@@ -100,7 +100,7 @@ status: {atProvider: {arn: "arn:a"}}`,
 			want: Observed{
 				Key: &ObservedKey{Region: "eu-west-1", MultiRegion: true, Conditions: unreported()},
 				Replicas: map[string]*ObservedReplica{"us-east-1": {
-					Region: "us-east-1", KeyID: "mrk-1", ARN: "arn:r",
+					KeyID: "mrk-1", ARN: "arn:r",
 					Conditions: Conditions{"Ready": {Status: "True"}, "Synced": {Status: "Unknown"}, "LastAsyncOperation": {Status: "Unknown"}},
 				}},
 				ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {Name: "app", Region: "us-east-1", ARN: "arn:a", TargetKeyID: "mrk-1", Conditions: unreported()}},

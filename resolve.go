@@ -111,16 +111,11 @@ func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
 		errs = append(errs, checkName(specPath.Child("providerConfigName"), b.ProviderConfigName)...)
 	}
 
-	b.ReplicaRegions, errs = replicaRegions(b.Region, raw.ReplicaRegions, s.MaxReplicaRegions, errs)
-
-	var serviceErrs field.ErrorList
-	b.AllowedServices, serviceErrs = distinct(specPath.Child("allowedServices"), raw.AllowedServices, func(p *field.Path, s string) *field.Error {
-		if !slices.Contains(viaServices, s) {
-			return field.NotSupported(p, shown(s), viaServices)
-		}
-		return nil
-	})
-	errs = append(errs, serviceErrs...)
+	var listErrs field.ErrorList
+	b.ReplicaRegions, listErrs = replicaRegions(b.Region, raw.ReplicaRegions, s.MaxReplicaRegions)
+	errs = append(errs, listErrs...)
+	b.AllowedServices, listErrs = allowedServices(raw.AllowedServices)
+	errs = append(errs, listErrs...)
 
 	if d := raw.DeletionPolicy; d != nil {
 		b.DeletionPolicy = *d
@@ -187,16 +182,16 @@ func (pr *principals) parse(p *field.Path, arns []string, what string, accounts 
 // replicaRegions returns the claim's replica regions sorted, refusing more
 // than the platform allows, a region that is not one, one named twice, and
 // the key's own region.
-func replicaRegions(region string, regions []string, limit int64, errs field.ErrorList) ([]string, field.ErrorList) {
+func replicaRegions(region string, regions []string, limit int64) ([]string, field.ErrorList) {
 	p := specPath.Child("replicaRegions")
 	if int64(len(regions)) > limit {
 		e := field.TooMany(p, len(regions), int(limit))
 		if limit < maxReplicaRegions {
 			e.Detail += " (the platform's maximum)"
 		}
-		return nil, append(errs, e)
+		return nil, field.ErrorList{e}
 	}
-	out, rerrs := distinct(p, regions, func(p *field.Path, r string) *field.Error {
+	return distinct(p, regions, func(p *field.Path, r string) *field.Error {
 		if msg := checkRegion(r); msg != "" {
 			return field.Invalid(p, shown(r), msg)
 		}
@@ -205,7 +200,17 @@ func replicaRegions(region string, regions []string, limit int64, errs field.Err
 		}
 		return nil
 	})
-	return out, append(errs, rerrs...)
+}
+
+// allowedServices returns the claim's services sorted, refusing one the
+// function does not know and one named twice.
+func allowedServices(services []string) ([]string, field.ErrorList) {
+	return distinct(specPath.Child("allowedServices"), services, func(p *field.Path, s string) *field.Error {
+		if !slices.Contains(viaServices, s) {
+			return field.NotSupported(p, shown(s), viaServices)
+		}
+		return nil
+	})
 }
 
 // distinct returns the list's items sorted, or nil for none, refusing each
