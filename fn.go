@@ -100,12 +100,13 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	scope := Scope{Namespace: xr.Namespace}
 	answered := map[string]bool{} // by region
 	if len(errs) == 0 {
-		ids := map[string]string{}
-		for _, r := range backend.Regions() {
+		regions := backend.Regions()
+		ids := make(map[string]string, len(regions))
+		for _, r := range regions {
 			ids[aliasesRequirementIn(backend, r)] = backend.AliasIDIn(r)
 		}
 		rsp.Requirements = aliasRequirements(req, ids, scope)
-		for _, r := range backend.Regions() {
+		for _, r := range regions {
 			labelled, ok, err := requiredAliases(req, aliasesRequirementIn(backend, r))
 			if err != nil {
 				response.Fatal(rsp, errors.Wrapf(err, "cannot get the required Aliases in %s", r))
