@@ -27,7 +27,10 @@ version() { go -C "${mod}" list -m -f '{{.Version}}' "$1"; }
 case "${component}" in
 etcd)
   go -C "${mod}" build -o "${bin}/etcd" go.etcd.io/etcd/server/v3
-  "${bin}/etcd" --version | head -1
+  # Its first line only, taken without a pipe: under pipefail, a reader
+  # that stops early would fail the step with SIGPIPE (141).
+  v="$("${bin}/etcd" --version)"
+  echo "${v%%$'\n'*}"
   ;;
 kubernetes)
   # kubectl and client-go read the server's version from these variables.
