@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -32,47 +34,119 @@ type Availability struct {
 	Message   string
 }
 
-// KeyAvailability says whether the claim's key, and its replicas in these
-// regions, can be used, and if not, what it waits for or what the provider
-// reported: a resource whose Synced or LastAsyncOperation condition is False
-// with an error is a ProviderError; a resource the provider has not reported
-// on yet, or an Alias waiting for its Key's id, is still Creating.
-func KeyAvailability(o Observed, replicaRegions []string) Availability {
-	key, alias := o.conditions()
+// KeyAvailability says whether the claim's key, and its replicas, can be
+// used, and if not, what it waits for or what the provider reported: a
+// resource whose Synced or LastAsyncOperation condition is False with an
+// error is a ProviderError; a resource the provider has not reported on
+// yet, an Alias waiting for its Key's id, and a resource being probed in
+// AWS (which the provider, allowed only to observe, may report missing) are
+// still Creating. regions are the key's region, then its replicas'.
+func KeyAvailability(o Observed, regions []string, aliasName, keyID string, d Adoptions) Availability {
 	type part struct {
 		name       string
 		conditions Conditions
+		// probed is an Alias not yet managed, for which missing is an
+		// answer, not a failure.
+		probed bool
 	}
-	parts := []part{{"key", key}, {"alias", alias}}
-	for _, r := range replicaRegions {
+	key, alias := o.conditions()
+	parts := []part{{"key", key, false}, {"alias", alias, probing(d.Aliases[regions[0]])}}
+	for _, r := range regions[1:] {
 		replica, replicaAlias := o.replicaConditions(r)
-		parts = append(parts, part{"replica " + r, replica}, part{"alias " + r, replicaAlias})
+		parts = append(parts, part{"replica " + r, replica, false}, part{"alias " + r, replicaAlias, probing(d.Aliases[r])})
 	}
 	for _, p := range parts {
+		if p.probed && p.conditions.Missing() {
+			continue
+		}
 		if msg := providerError(p.conditions); msg != "" {
 			return Availability{Reason: reasonProviderError, Message: p.name + ": " + msg}
 		}
 	}
-	keyOK, aliasOK := available(key), available(alias)
+
+	var keyWait string
 	switch {
-	case keyOK && aliasOK:
-	case keyOK:
-		return Availability{Reason: reasonCreating, Message: "Waiting for the alias"}
-	case aliasOK:
-		return Availability{Reason: reasonCreating, Message: "Waiting for the key"}
-	default:
-		return Availability{Reason: reasonCreating, Message: "Waiting for the key; the alias waits for the key"}
+	case d.Key == adoptionProbe:
+		keyWait = "Waiting for provider-aws to read key " + keyID + " in AWS before adopting it"
+	case !available(key):
+		keyWait = "Waiting for the key"
 	}
-	for _, r := range replicaRegions {
+	aliasWait := aliasWaiting(d.Aliases[regions[0]], alias, aliasName, regions[0])
+	switch {
+	case keyWait == "" && aliasWait == "":
+	case keyWait == "":
+		return creating(aliasWait)
+	case aliasWait == "" || aliasWait == "Waiting for the alias":
+		if aliasWait != "" {
+			return creating(keyWait + "; the alias waits for the key")
+		}
+		return creating(keyWait)
+	default:
+		return creating(keyWait + "; " + lowerFirst(aliasWait))
+	}
+	for _, r := range regions[1:] {
 		replica, replicaAlias := o.replicaConditions(r)
-		switch {
-		case !available(replica):
-			return Availability{Reason: reasonCreating, Message: "Waiting for the replica in " + r + "; its alias waits for it"}
-		case !available(replicaAlias):
-			return Availability{Reason: reasonCreating, Message: "Waiting for the alias in " + r}
+		if !available(replica) {
+			return creating("Waiting for the replica in " + r + "; its alias waits for it")
+		}
+		if wait := aliasWaiting(d.Aliases[r], replicaAlias, aliasName, r); wait != "" {
+			if wait == "Waiting for the alias" {
+				wait += " in " + r
+			}
+			return creating(wait)
 		}
 	}
 	return Availability{Available: true, Reason: reasonAvailable}
+}
+
+// probing reports whether an Alias is composed observe-only to learn
+// whether its alias exists, or was just reported missing and is being
+// created.
+func probing(a Adoption) bool { return a == adoptionProbe || a == adoptionCreate }
+
+// aliasWaiting says what the Alias in a region waits for, or empty when it
+// is available.
+func aliasWaiting(a Adoption, c Conditions, aliasName, region string) string {
+	switch {
+	case a == adoptionProbe:
+		return "Checking whether " + aliasPrefix + aliasName + " exists in AWS in " + region
+	case a == adoptionCreate && c.Missing():
+		return "Creating " + aliasPrefix + aliasName + " in " + region + ", which AWS reported missing"
+	case !available(c):
+		return "Waiting for the alias"
+	}
+	return ""
+}
+
+func creating(msg string) Availability {
+	return Availability{Reason: reasonCreating, Message: msg}
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// KeyReplaced says, when the key the XR's status recorded (recordedID) is
+// no longer the Key's (currentID), that it was replaced: provider-aws reads
+// a key deleted or scheduled for deletion outside the cluster as missing,
+// and creates a new one in its place, which the alias then targets. It
+// names the old key, whose deletion can be cancelled within its window.
+// Once said, it is said again (previous) until the longest deletion window
+// has passed since, when the old key is gone for good.
+func KeyReplaced(recordedID, currentID string, previous Condition, now time.Time) (Availability, bool) {
+	if previous.Reason == reasonKeyReplaced && strings.Contains(previous.Message, currentID) &&
+		(previous.Since.IsZero() || now.Sub(previous.Since) < maxDeletionWindowInDays*24*time.Hour) {
+		return Availability{Reason: reasonKeyReplaced, Message: previous.Message}, true
+	}
+	if recordedID == "" || currentID == "" || recordedID == currentID {
+		return Availability{}, false
+	}
+	return Availability{Reason: reasonKeyReplaced, Message: fmt.Sprintf(
+		"The key %s was replaced by %s: it was deleted or scheduled for deletion outside the cluster, provider-aws created a new key in its place, and the alias now targets the new key, which cannot decrypt what %s encrypted. If %s is pending deletion, cancel its deletion within its window (aws kms cancel-key-deletion --key-id %s) and ask the platform team to restore it",
+		recordedID, currentID, recordedID, recordedID, recordedID)}, true
 }
 
 func available(c Conditions) bool { return c.True(conditionReady) && c.True(conditionSynced) }

@@ -130,7 +130,7 @@ func TestKeyAvailability(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, KeyAvailability(tc.o, tc.replicas)); diff != "" {
+			if diff := cmp.Diff(tc.want, KeyAvailability(tc.o, append([]string{"eu-west-1"}, tc.replicas...), "vault-backend", "", Adoptions{})); diff != "" {
 				t.Errorf("%s\nKeyAvailability(...): -want, +got:\n%s", tc.reason, diff)
 			}
 		})

@@ -35,6 +35,14 @@ type Backend struct {
 	// ReplicaRegions are the regions of the key's replicas, sorted; a key
 	// with replicas is a multi-region key.
 	ReplicaRegions []string
+	// ExistingKeyID is the id of a key that exists in AWS, made outside the
+	// cluster, which the claim adopts instead of creating one; empty for a
+	// new key.
+	ExistingKeyID string
+	// Account is the key's AWS account: the function input's
+	// policy.accountId, else the admin users' account; empty when the admin
+	// users span several accounts and the input names none.
+	Account string
 }
 
 // Regions are the regions of the backend's key and its replicas, the key's
@@ -137,6 +145,74 @@ const (
 const (
 	replicaNamePrefix      = "replica-"
 	replicaAliasNamePrefix = "alias-"
+)
+
+// Adoption is what the function decided about the AWS resource a composed
+// Key or Alias names, recorded on the composed resource in
+// adoptionAnnotation so that later calls keep to it.
+type Adoption string
+
+// The decisions. A Key the function creates carries none; neither does an
+// Alias composed before aliases were probed, which keeps its management.
+const (
+	// adoptionNone: the function creates and manages the resource in full,
+	// as its deletion policy says.
+	adoptionNone Adoption = ""
+	// adoptionProbe: observed only, until the provider reports whether the
+	// resource exists in AWS and what it is.
+	adoptionProbe Adoption = "Probe"
+	// adoptionCreate: the provider reported that the alias does not exist
+	// in AWS; it is created and managed in full.
+	adoptionCreate Adoption = "Create"
+	// adoptionAdopt: the resource exists and is the claim's: managed in
+	// place, never created or deleted by the claim.
+	adoptionAdopt Adoption = "Adopt"
+	// adoptionRefuse: the alias exists in AWS and targets another key: it
+	// stays observed only, and the claim is refused.
+	adoptionRefuse Adoption = "Refuse"
+)
+
+// Adoptions are the decisions about what the composed resources name in
+// AWS: the Key's, and each region's Alias's, by region.
+type Adoptions struct {
+	Key     Adoption
+	Aliases map[string]Adoption
+}
+
+// Managed reports whether a composed resource with this adoption is managed
+// by its claim, rather than observed only: only then can it be ready.
+func (a Adoption) Managed() bool { return a != adoptionProbe && a != adoptionRefuse }
+
+// adoptionAnnotation records a composed resource's Adoption.
+const adoptionAnnotation = "kms.example.org/adoption"
+
+// The management policies of a resource the function does not create:
+// observed only while it is probed or refused, and managed in place once
+// adopted (crossplane-runtime supports no set with Delete but without
+// Create, so an adopted resource outlives its claim).
+var (
+	observePolicies = []string{"Observe"}
+	adoptPolicies   = []string{"Observe", "Update", "LateInitialize"}
+	allPolicies     = []string{"*"}
+)
+
+// orphanPolicies are the management policies of a namespaced managed
+// resource whose external resource outlives it: every action but Delete. A
+// namespaced managed resource has no deletionPolicy: what its deletion does
+// is one of its management policies.
+var orphanPolicies = []string{"Observe", "Create", "Update", "LateInitialize"}
+
+// missingMessage is what provider-aws reports, in a False Synced condition,
+// for an observe-only resource that does not exist in AWS: a KMS key id that
+// names no key or a key pending deletion, or an alias that no key has.
+const missingMessage = "external resource does not exist"
+
+// Reasons of the KeyAvailable condition that adoption adds: the claim's key
+// was replaced outside the cluster, or what exists in AWS is not the
+// claim's to take.
+const (
+	reasonKeyReplaced = "KeyReplaced"
+	reasonRefused     = "Refused"
 )
 
 // aliasIDLabel labels each composed Alias with its Backend's AliasID, so

@@ -16,10 +16,6 @@ const (
 // managed resources default to in provider-aws' CRDs.
 const namespacedProviderConfigKind = "ClusterProviderConfig"
 
-// orphanPolicies are the management policies of a namespaced managed
-// resource whose external resource outlives it: every action but Delete.
-var orphanPolicies = []string{"Observe", "Create", "Update", "LateInitialize"}
-
 // Scope says where the composed resources go: cluster-scoped legacy
 // resources (kms.aws.upbound.io) for a cluster-scoped XR, namespaced ones
 // (kms.aws.m.upbound.io) in the XR's namespace for a namespaced XR.
@@ -48,8 +44,9 @@ func (s Scope) APIVersion() string {
 // the provider's.
 
 // DesiredKey returns the KMS Key for a backend with its computed policy: a
-// multi-region key when the backend has replicas.
-func DesiredKey(b Backend, policy string, s Scope) *structpb.Struct {
+// multi-region key when the backend has replicas. A key the backend adopts
+// (spec.existingKeyId) is named by its id and managed as its adoption says.
+func DesiredKey(b Backend, policy string, a Adoption, s Scope) *structpb.Struct {
 	fp := keyFields(b, policy, b.Region)
 	fp["enableKeyRotation"] = structpb.NewBoolValue(b.EnableKeyRotation)
 	if b.RotationPeriodInDays != nil {
@@ -58,7 +55,11 @@ func DesiredKey(b Backend, policy string, s Scope) *structpb.Struct {
 	if b.MultiRegion() {
 		fp["multiRegion"] = structpb.NewBoolValue(true)
 	}
-	return managed(b, s, kindKey, nil, nil, fp)
+	var annotations fields
+	if a != adoptionNone {
+		annotations = fields{meta.AnnotationKeyExternalName: text(b.ExistingKeyID), adoptionAnnotation: text(string(a))}
+	}
+	return managed(b, s, kindKey, annotations, nil, managementPolicies(a, b, s), fp)
 }
 
 // DesiredReplicaKey returns the ReplicaKey of a backend's key in a replica
@@ -72,7 +73,7 @@ func DesiredReplicaKey(b Backend, policy, region, primaryARN string, s Scope) *s
 	} else {
 		fp["primaryKeyArnSelector"] = fields{"matchControllerRef": structpb.NewBoolValue(true)}.value()
 	}
-	return managed(b, s, kindReplicaKey, nil, nil, fp)
+	return managed(b, s, kindReplicaKey, nil, nil, managementPolicies(adoptionNone, b, s), fp)
 }
 
 // keyFields returns the spec.forProvider fields a Key and its replicas share.
@@ -97,13 +98,13 @@ func keyFields(b Backend, policy, region string) fields {
 }
 
 // DesiredAlias returns the KMS Alias for a backend in a region, the key's or
-// a replica's, labelled with its AliasIDIn that region. Until the key's id
-// is observed the Alias selects the Key composed for the same XR; then it
-// names the id, so that the Alias never depends on a selector that could
-// match another key. In a replica region the id must be known: an Alias can
-// select only a Key, not a ReplicaKey, and a replica's key id is its
-// primary's.
-func DesiredAlias(b Backend, region, keyID string, s Scope) *structpb.Struct {
+// a replica's, labelled with its AliasIDIn that region and managed as its
+// adoption says. Until the key's id is observed the Alias selects the Key
+// composed for the same XR; then it names the id, so that the Alias never
+// depends on a selector that could match another key. In a replica region
+// the id must be known: an Alias can select only a Key, not a ReplicaKey,
+// and a replica's key id is its primary's.
+func DesiredAlias(b Backend, region, keyID string, a Adoption, s Scope) *structpb.Struct {
 	fp := fields{"region": text(region)}
 	if keyID != "" {
 		fp["targetKeyId"] = text(keyID)
@@ -112,13 +113,17 @@ func DesiredAlias(b Backend, region, keyID string, s Scope) *structpb.Struct {
 	}
 	// provider-aws adds the alias/ prefix to the external name.
 	annotations := fields{meta.AnnotationKeyExternalName: text(b.AliasName)}
+	if a != adoptionNone {
+		annotations[adoptionAnnotation] = text(string(a))
+	}
 	labels := fields{aliasIDLabel: text(b.AliasIDIn(region))}
-	return managed(b, s, kindAlias, annotations, labels, fp)
+	return managed(b, s, kindAlias, annotations, labels, managementPolicies(a, b, s), fp)
 }
 
 // managed returns a managed resource of provider-aws' KMS group for the
-// target, with these annotations, labels and spec.forProvider.
-func managed(b Backend, s Scope, kind string, annotations, labels, forProvider fields) *structpb.Struct {
+// target, with these annotations, labels, management policies (none for the
+// provider's default) and spec.forProvider.
+func managed(b Backend, s Scope, kind string, annotations, labels fields, policies []string, forProvider fields) *structpb.Struct {
 	obj := make(fields, 4)
 	spec := make(fields, 4)
 	md := make(fields, 3)
@@ -135,15 +140,13 @@ func managed(b Backend, s Scope, kind string, annotations, labels, forProvider f
 	} else {
 		md["namespace"] = text(s.Namespace)
 		spec["providerConfigRef"] = fields{"kind": text(namespacedProviderConfigKind), "name": text(b.ProviderConfigName)}.value()
-		// A namespaced managed resource has no deletionPolicy: what its
-		// deletion does is one of its management policies.
-		if b.DeletionPolicy == deletionPolicyOrphan {
-			policies := make([]*structpb.Value, len(orphanPolicies))
-			for i, p := range orphanPolicies {
-				policies[i] = text(p)
-			}
-			spec["managementPolicies"] = structpb.NewListValue(&structpb.ListValue{Values: policies})
+	}
+	if policies != nil {
+		values := make([]*structpb.Value, len(policies))
+		for i, p := range policies {
+			values[i] = text(p)
 		}
+		spec["managementPolicies"] = structpb.NewListValue(&structpb.ListValue{Values: values})
 	}
 	spec["forProvider"] = forProvider.value()
 	obj["kind"] = text(kind)

@@ -52,11 +52,19 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 		for _, target := range []Scope{{}, {Namespace: "vault"}} {
 			for _, keyID := range []string{"", "1234abcd-12ab-34cd-56ef-1234567890ab"} {
 				t.Run(fmt.Sprintf("%s/namespaced=%t/keyID=%t", name, target.Namespaced(), keyID != ""), func(t *testing.T) {
-					if diff := cmp.Diff(viaProviderTypes(t, providerKey(c, policy, target)), DesiredKey(c, policy, target), protocmp.Transform()); diff != "" {
-						t.Errorf("DesiredKey: -provider-aws' types, +function:\n%s", diff)
+					for _, a := range []Adoption{adoptionNone, adoptionProbe, adoptionAdopt} {
+						c := c
+						if a != adoptionNone {
+							c.ExistingKeyID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+						}
+						if diff := cmp.Diff(viaProviderTypes(t, providerKey(c, policy, a, target)), DesiredKey(c, policy, a, target), protocmp.Transform()); diff != "" {
+							t.Errorf("DesiredKey, adoption %q: -provider-aws' types, +function:\n%s", a, diff)
+						}
 					}
-					if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, c.Region, keyID, target)), DesiredAlias(c, c.Region, keyID, target), protocmp.Transform()); diff != "" {
-						t.Errorf("DesiredAlias: -provider-aws' types, +function:\n%s", diff)
+					for _, a := range []Adoption{adoptionNone, adoptionProbe, adoptionCreate, adoptionAdopt, adoptionRefuse} {
+						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, c.Region, keyID, a, target)), DesiredAlias(c, c.Region, keyID, a, target), protocmp.Transform()); diff != "" {
+							t.Errorf("DesiredAlias, adoption %q: -provider-aws' types, +function:\n%s", a, diff)
+						}
 					}
 					arn := ""
 					if keyID != "" {
@@ -66,7 +74,7 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 						if diff := cmp.Diff(viaProviderTypes(t, providerReplicaKey(c, policy, r, arn, target)), DesiredReplicaKey(c, policy, r, arn, target), protocmp.Transform()); diff != "" {
 							t.Errorf("DesiredReplicaKey in %s: -provider-aws' types, +function:\n%s", r, diff)
 						}
-						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, r, keyID, target)), DesiredAlias(c, r, keyID, target), protocmp.Transform()); diff != "" {
+						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, r, keyID, adoptionProbe, target)), DesiredAlias(c, r, keyID, adoptionProbe, target), protocmp.Transform()); diff != "" {
 							t.Errorf("DesiredAlias in %s: -provider-aws' types, +function:\n%s", r, diff)
 						}
 					}
@@ -93,7 +101,7 @@ func viaProviderTypes(t *testing.T, obj runtime.Object) *structpb.Struct {
 }
 
 // providerKey is DesiredKey written with provider-aws' types.
-func providerKey(c Backend, policy string, t Scope) runtime.Object {
+func providerKey(c Backend, policy string, a Adoption, t Scope) runtime.Object {
 	fp := kmsv1.KeyParameters{
 		Description:          ptr.To(c.Description),
 		DeletionWindowInDays: ptr.To(float64(c.DeletionWindowInDays)),
@@ -113,17 +121,23 @@ func providerKey(c Backend, policy string, t Scope) runtime.Object {
 			fp.Tags[k] = ptr.To(v)
 		}
 	}
+	var om metav1.ObjectMeta
+	if a != adoptionNone {
+		om.Annotations = map[string]string{meta.AnnotationKeyExternalName: c.ExistingKeyID, adoptionAnnotation: string(a)}
+	}
 	if !t.Namespaced() {
 		return &kmsv1.Key{
-			TypeMeta: metav1.TypeMeta{APIVersion: kmsv1.CRDGroupVersion.String(), Kind: kmsv1.Key_Kind},
-			Spec:     kmsv1.KeySpec{ResourceSpec: providerClusterSpec(c), ForProvider: fp},
+			TypeMeta:   metav1.TypeMeta{APIVersion: kmsv1.CRDGroupVersion.String(), Kind: kmsv1.Key_Kind},
+			ObjectMeta: om,
+			Spec:       kmsv1.KeySpec{ResourceSpec: providerClusterSpec(c, a), ForProvider: fp},
 		}
 	}
+	om.Namespace = t.Namespace
 	return &kmsm.Key{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kmsm.CRDGroupVersion.String(), Kind: kmsm.Key_Kind},
-		ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace},
+		ObjectMeta: om,
 		Spec: kmsm.KeySpec{
-			ManagedResourceSpec: providerNamespacedSpec(c),
+			ManagedResourceSpec: providerNamespacedSpec(c, a),
 			ForProvider: kmsm.KeyParameters{
 				Description:          fp.Description,
 				DeletionWindowInDays: fp.DeletionWindowInDays,
@@ -165,7 +179,7 @@ func providerReplicaKey(c Backend, policy, region, primaryARN string, t Scope) r
 		}
 		return &kmsv1.ReplicaKey{
 			TypeMeta: metav1.TypeMeta{APIVersion: kmsv1.CRDGroupVersion.String(), Kind: kmsv1.ReplicaKey_Kind},
-			Spec:     kmsv1.ReplicaKeySpec{ResourceSpec: providerClusterSpec(c), ForProvider: fp},
+			Spec:     kmsv1.ReplicaKeySpec{ResourceSpec: providerClusterSpec(c, adoptionNone), ForProvider: fp},
 		}
 	}
 	mfp := kmsm.ReplicaKeyParameters{
@@ -182,16 +196,19 @@ func providerReplicaKey(c Backend, policy, region, primaryARN string, t Scope) r
 	return &kmsm.ReplicaKey{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kmsm.CRDGroupVersion.String(), Kind: kmsm.ReplicaKey_Kind},
 		ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace},
-		Spec:       kmsm.ReplicaKeySpec{ManagedResourceSpec: providerNamespacedSpec(c), ForProvider: mfp},
+		Spec:       kmsm.ReplicaKeySpec{ManagedResourceSpec: providerNamespacedSpec(c, adoptionNone), ForProvider: mfp},
 	}
 }
 
 // providerAlias is DesiredAlias written with provider-aws' types.
-func providerAlias(c Backend, region, keyID string, t Scope) runtime.Object {
+func providerAlias(c Backend, region, keyID string, a Adoption, t Scope) runtime.Object {
 	om := metav1.ObjectMeta{
 		Namespace:   t.Namespace,
 		Annotations: map[string]string{meta.AnnotationKeyExternalName: c.AliasName},
 		Labels:      map[string]string{aliasIDLabel: c.AliasIDIn(region)},
+	}
+	if a != adoptionNone {
+		om.Annotations[adoptionAnnotation] = string(a)
 	}
 	var id *string
 	if keyID != "" {
@@ -205,7 +222,7 @@ func providerAlias(c Backend, region, keyID string, t Scope) runtime.Object {
 		return &kmsv1.Alias{
 			TypeMeta:   metav1.TypeMeta{APIVersion: kmsv1.CRDGroupVersion.String(), Kind: kmsv1.Alias_Kind},
 			ObjectMeta: om,
-			Spec:       kmsv1.AliasSpec{ResourceSpec: providerClusterSpec(c), ForProvider: fp},
+			Spec:       kmsv1.AliasSpec{ResourceSpec: providerClusterSpec(c, a), ForProvider: fp},
 		}
 	}
 	fp := kmsm.AliasParameters{Region: ptr.To(region), TargetKeyID: id}
@@ -215,30 +232,42 @@ func providerAlias(c Backend, region, keyID string, t Scope) runtime.Object {
 	return &kmsm.Alias{
 		TypeMeta:   metav1.TypeMeta{APIVersion: kmsm.CRDGroupVersion.String(), Kind: kmsm.Alias_Kind},
 		ObjectMeta: om,
-		Spec:       kmsm.AliasSpec{ManagedResourceSpec: providerNamespacedSpec(c), ForProvider: fp},
+		Spec:       kmsm.AliasSpec{ManagedResourceSpec: providerNamespacedSpec(c, a), ForProvider: fp},
 	}
 }
 
-func providerClusterSpec(c Backend) xpv1.ResourceSpec {
+func providerClusterSpec(c Backend, a Adoption) xpv1.ResourceSpec {
 	return xpv1.ResourceSpec{
 		ProviderConfigReference: &xpv1.Reference{Name: c.ProviderConfigName},
 		DeletionPolicy:          xpv1.DeletionPolicy(c.DeletionPolicy),
+		ManagementPolicies:      providerPolicies(c, a, false),
 	}
 }
 
-func providerNamespacedSpec(c Backend) xpv2.ManagedResourceSpec {
-	s := xpv2.ManagedResourceSpec{
+func providerNamespacedSpec(c Backend, a Adoption) xpv2.ManagedResourceSpec {
+	return xpv2.ManagedResourceSpec{
 		ProviderConfigReference: &common.ProviderConfigReference{Kind: namespacedProviderConfigKind, Name: c.ProviderConfigName},
+		ManagementPolicies:      providerPolicies(c, a, true),
 	}
-	if c.DeletionPolicy == deletionPolicyOrphan {
-		s.ManagementPolicies = common.ManagementPolicies{
-			common.ManagementActionObserve,
-			common.ManagementActionCreate,
-			common.ManagementActionUpdate,
-			common.ManagementActionLateInitialize,
-		}
+}
+
+// providerPolicies are the management policies of a resource with this
+// adoption: observed only while probed or refused, managed in place without
+// Create or Delete once adopted, in full once the function may create it;
+// and without Delete for a namespaced resource whose claim orphans it.
+func providerPolicies(c Backend, a Adoption, namespaced bool) common.ManagementPolicies {
+	orphan := common.ManagementPolicies{common.ManagementActionObserve, common.ManagementActionCreate, common.ManagementActionUpdate, common.ManagementActionLateInitialize}
+	switch {
+	case a == adoptionProbe || a == adoptionRefuse:
+		return common.ManagementPolicies{common.ManagementActionObserve}
+	case a == adoptionAdopt:
+		return common.ManagementPolicies{common.ManagementActionObserve, common.ManagementActionUpdate, common.ManagementActionLateInitialize}
+	case namespaced && c.DeletionPolicy == deletionPolicyOrphan:
+		return orphan
+	case a == adoptionCreate:
+		return common.ManagementPolicies{common.ManagementActionAll}
 	}
-	return s
+	return nil
 }
 
 func init() {

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -51,6 +52,15 @@ type Function struct {
 	fnv1.UnimplementedFunctionRunnerServiceServer
 
 	log logging.Logger
+	// clock tells the time; nil is the system's.
+	clock func() time.Time
+}
+
+func (f *Function) now() time.Time {
+	if f.clock == nil {
+		return time.Now()
+	}
+	return f.clock()
 }
 
 // RunFunction reads the XR's spec and the observed Key and Alias, and
@@ -118,6 +128,15 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		}
 	}
 
+	// What exists in AWS is adopted only when it is the claim's, and never
+	// taken over: the adopted key's and each alias's decisions.
+	var adoptions Adoptions
+	var adoptErrs, newlyRefused field.ErrorList
+	if len(errs) == 0 {
+		adoptions, adoptErrs, newlyRefused = adopt(backend, observed)
+		errs = append(errs, adoptErrs...)
+	}
+
 	warnings = append(ChangeWarnings(backend, observed), warnings...)
 	if observed.Key != nil {
 		warnings = append(warnings, DeletedPrincipals(backend, observed.Key.Policy)...)
@@ -127,10 +146,14 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 	if len(errs) > 0 {
 		// A refusal changes nothing: a key that exists is as available as
-		// it was. (Crossplane marks a condition a refusal leaves out as
-		// Unknown.)
-		if observed.Key != nil || observed.Alias != nil {
-			setAvailability(rsp, observed, slices.Sorted(maps.Keys(observed.Replicas)), xr.KeyAvailable)
+		// it was, unless what AWS holds is refused. (Crossplane marks a
+		// condition a refusal leaves out as Unknown.)
+		switch {
+		case len(adoptErrs) > 0:
+			setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(adoptErrs)}, xr.KeyAvailable)
+		case observed.Key != nil || observed.Alias != nil:
+			regions := append([]string{backend.Region}, slices.Sorted(maps.Keys(observed.Replicas))...)
+			setAvailability(rsp, KeyAvailability(observed, regions, backend.AliasName, backend.ExistingKeyID, observed.Adoptions()), xr.KeyAvailable)
 		}
 		return refuse(rsp, log, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
 	}
@@ -148,9 +171,14 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		rsp.Desired.Resources = map[string]*fnv1.Resource{}
 	}
 	keyConditions, aliasConditions := observed.conditions()
-	rsp.Desired.Resources[keyName] = desired(DesiredKey(backend, policy, scope), keyConditions.True(conditionReady))
+	keyID := observed.KeyID()
+	if keyID == "" {
+		keyID = backend.ExistingKeyID
+	}
+	rsp.Desired.Resources[keyName] = desired(DesiredKey(backend, policy, adoptions.Key, scope), keyConditions.True(conditionReady) && adoptions.Key.Managed())
 	if answered[backend.Region] || observed.Alias != nil {
-		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(backend, backend.Region, observed.KeyID(), scope), aliasConditions.True(conditionReady))
+		a := adoptions.Aliases[backend.Region]
+		rsp.Desired.Resources[aliasName] = desired(DesiredAlias(backend, backend.Region, keyID, a, scope), aliasConditions.True(conditionReady) && a.Managed())
 	}
 	// Each replica, and its alias once the replica's key id is known (an
 	// Alias cannot select a ReplicaKey) and Crossplane has answered.
@@ -158,7 +186,8 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		replicaConditions, replicaAliasConditions := observed.replicaConditions(r)
 		rsp.Desired.Resources[replicaNamePrefix+r] = desired(DesiredReplicaKey(backend, policy, r, observed.KeyARN(), scope), replicaConditions.True(conditionReady))
 		if id := observed.ReplicaKeyID(r); id != "" && (answered[r] || observed.ReplicaAliases[r] != nil) {
-			rsp.Desired.Resources[replicaAliasNamePrefix+r] = desired(DesiredAlias(backend, r, id, scope), replicaAliasConditions.True(conditionReady))
+			a := adoptions.Aliases[r]
+			rsp.Desired.Resources[replicaAliasNamePrefix+r] = desired(DesiredAlias(backend, r, id, a, scope), replicaAliasConditions.True(conditionReady) && a.Managed())
 		}
 	}
 
@@ -185,7 +214,22 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
-	setAvailability(rsp, observed, backend.ReplicaRegions, xr.KeyAvailable)
+	availability := KeyAvailability(observed, backend.Regions(), backend.AliasName, backend.ExistingKeyID, adoptions)
+	if replaced, ok := KeyReplaced(xr.KeyID, observed.KeyID(), xr.KeyAvailable, f.now()); ok {
+		availability = replaced
+	}
+	if len(newlyRefused) > 0 {
+		// An alias refused for the first time: the response records the
+		// refusal on its Alias, observe-only for good, so it is applied;
+		// every later call refuses the claim as invalid.
+		msg := "invalid spec: " + join(newlyRefused)
+		setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(newlyRefused)}, xr.KeyAvailable)
+		log.Info("Refusing the XR", "reason", reasonInvalidSpec, "message", msg)
+		response.ConditionFalse(rsp, conditionSpecValid, reasonInvalidSpec).WithMessage(msg).TargetCompositeAndClaim()
+		response.Warning(rsp, errors.New(msg)).WithReason(reasonInvalidSpec).TargetCompositeAndClaim()
+		return rsp, nil
+	}
+	setAvailability(rsp, availability, xr.KeyAvailable)
 	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
 	// Crossplane applies the response of its last call of a reconcile, the
 	// one that carries its answer to the requirement: a change is logged at
@@ -199,6 +243,43 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		log.Info("Changing the composed resources", "changes", changes)
 	}
 	return rsp, nil
+}
+
+// adopt decides, for a valid backend, how the Key and each region's Alias
+// are managed, and returns the refusals of what exists in AWS: those that
+// refuse the claim now (a key that cannot be adopted, an alias refused on
+// an earlier call), and aliases refused for the first time, whose refusal
+// the response must record before the claim can be refused.
+func adopt(b Backend, o Observed) (Adoptions, field.ErrorList, field.ErrorList) {
+	var errs, newlyRefused field.ErrorList
+	key, err := KeyAdoption(b, o)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	d := Adoptions{Key: key, Aliases: make(map[string]Adoption, len(b.ReplicaRegions)+1)}
+	for _, r := range b.Regions() {
+		keyID, keyARN := o.KeyID(), o.KeyARN()
+		if keyID == "" {
+			keyID = b.ExistingKeyID
+		}
+		if r != b.Region {
+			keyID, keyARN = "", ""
+			if rep := o.Replicas[r]; rep != nil {
+				keyID, keyARN = rep.KeyID, rep.ARN
+			}
+		}
+		alias := o.AliasIn(b.Region, r)
+		a, err := AliasAdoption(b, r, alias, keyID, keyARN)
+		d.Aliases[r] = a
+		switch {
+		case err == nil:
+		case alias.Adoption == adoptionRefuse:
+			errs = append(errs, err)
+		default:
+			newlyRefused = append(newlyRefused, err)
+		}
+	}
+	return d, errs, newlyRefused
 }
 
 // requiredAliases returns the Aliases Crossplane returned for the
@@ -266,17 +347,16 @@ func composedChanges(rsp *fnv1.RunFunctionResponse, ocds map[resource.Name]resou
 }
 
 // setAvailability sets the KeyAvailable condition on the XR and its claim,
-// and, when it turns to ProviderError or the error changes from the one the
-// observed XR carries, a warning event with the same text: an event, unlike
-// a condition, is listed with its time by kubectl describe.
-func setAvailability(rsp *fnv1.RunFunctionResponse, o Observed, replicaRegions []string, previous Condition) {
-	a := KeyAvailability(o, replicaRegions)
+// and, when it turns to ProviderError or KeyReplaced or the error changes
+// from the one the observed XR carries, a warning event with the same text:
+// an event, unlike a condition, is listed with its time by kubectl describe.
+func setAvailability(rsp *fnv1.RunFunctionResponse, a Availability, previous Condition) {
 	if a.Available {
 		response.ConditionTrue(rsp, conditionKeyAvailable, a.Reason).TargetCompositeAndClaim()
 		return
 	}
 	response.ConditionFalse(rsp, conditionKeyAvailable, a.Reason).WithMessage(a.Message).TargetCompositeAndClaim()
-	if a.Reason != reasonProviderError {
+	if a.Reason != reasonProviderError && a.Reason != reasonKeyReplaced {
 		return
 	}
 	if previous.Reason != a.Reason || previous.Message != a.Message {

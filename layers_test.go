@@ -21,7 +21,7 @@ var layers = [][]string{
 	// What a Backend and the observed resources give: the key policy, the
 	// composed resources, the XR's status and conditions, the checks that
 	// need the observed state, and what changes.
-	{"policy.go", "compose.go", "status.go", "availability.go", "safety.go", "aliasowner.go", "principals.go", "changes.go"},
+	{"policy.go", "compose.go", "status.go", "availability.go", "safety.go", "aliasowner.go", "adoption.go", "principals.go", "changes.go"},
 	// A RawSpec and the Settings resolved into a Backend.
 	{"resolve.go"},
 	// The function's input, the XR's spec and the observed resources, parsed.

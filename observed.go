@@ -23,6 +23,9 @@ type ObservedXR struct {
 	// KeyAvailable is the KeyAvailable condition the function set on an
 	// earlier call; empty when there is none.
 	KeyAvailable Condition
+	// KeyID is the key id an earlier call wrote to status.kmsKeyId; empty
+	// when there is none.
+	KeyID string
 }
 
 // ReadXR reads the observed XR from the request field by field, rather than
@@ -38,10 +41,13 @@ func ReadXR(xr *structpb.Struct) ObservedXR {
 		Namespace:  m["namespace"].GetStringValue(),
 		Spec:       f["spec"].GetStructValue().GetFields(),
 	}
-	for _, c := range f["status"].GetStructValue().GetFields()["conditions"].GetListValue().GetValues() {
+	status := f["status"].GetStructValue().GetFields()
+	o.KeyID = status["kmsKeyId"].GetStringValue()
+	for _, c := range status["conditions"].GetListValue().GetValues() {
 		c := c.GetStructValue().GetFields()
 		if c["type"].GetStringValue() == conditionKeyAvailable {
 			o.KeyAvailable = Condition{Status: c["status"].GetStringValue(), Reason: c["reason"].GetStringValue(), Message: c["message"].GetStringValue()}
+			o.KeyAvailable.Since, _ = time.Parse(time.RFC3339, c["lastTransitionTime"].GetStringValue())
 		}
 	}
 	return o
@@ -71,6 +77,10 @@ type ObservedKey struct {
 	// reports it, else as it was created, which provider-aws also fills in
 	// (late initialization); false when neither says.
 	MultiRegion bool
+	// Adoption is what the function decided about the key it names.
+	Adoption Adoption
+	// ExternalName is the key id the Key names (crossplane.io/external-name).
+	ExternalName string
 
 	// From status.atProvider; empty or nil until the provider reports them.
 	KeyID                string
@@ -79,6 +89,15 @@ type ObservedKey struct {
 	DeletionWindowInDays *int64
 	// Policy is the key policy as KMS returned it.
 	Policy string
+	// What AWS reports of the key, which decides whether it can be
+	// adopted: its region, key spec and usage, and whether it is enabled
+	// (nil while unknown). MultiRegionReported is nil while atProvider does
+	// not say.
+	ReportedRegion      string
+	KeySpec             string
+	KeyUsage            string
+	Enabled             *bool
+	MultiRegionReported *bool
 
 	Conditions Conditions
 }
@@ -103,6 +122,12 @@ type ObservedAlias struct {
 	ARN    string
 	// TargetKeyID is the key id it names (spec.forProvider).
 	TargetKeyID string
+	// Adoption is what the function decided about the alias it names.
+	Adoption Adoption
+	// ReportedTargetKeyID and ReportedTargetKeyARN are the key the alias
+	// targets in AWS (status.atProvider), empty while unknown.
+	ReportedTargetKeyID  string
+	ReportedTargetKeyARN string
 	// Created is the resource's creation time, which orders two Aliases
 	// that claim one AWS alias; zero while it is unknown.
 	Created time.Time
@@ -115,6 +140,9 @@ type Condition struct {
 	Status  string
 	Reason  string
 	Message string
+	// Since is when the condition last changed status, reason or message;
+	// read for the XR's own conditions only.
+	Since time.Time
 }
 
 // Conditions are the provider's conditions on a managed resource, by type:
@@ -126,6 +154,12 @@ func (c Conditions) True(t string) bool { return c[t].Status == "True" }
 
 // False reports whether the condition of this type is False.
 func (c Conditions) False(t string) bool { return c[t].Status == "False" }
+
+// Missing reports whether the provider, allowed only to observe, found no
+// such resource in AWS.
+func (c Conditions) Missing() bool {
+	return c.False(conditionSynced) && strings.Contains(c[conditionSynced].Message, missingMessage)
+}
 
 // ReadObserved reads the Key and Alias, and the replicas and their aliases,
 // from the observed composed resources. Missing or wrongly typed fields read
@@ -147,7 +181,18 @@ func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
 			KeyID:              str(k, "status", "atProvider", "keyId"),
 			ARN:                str(k, "status", "atProvider", "arn"),
 			Policy:             str(k, "status", "atProvider", "policy"),
+			Adoption:           Adoption(ocd.Resource.GetAnnotations()[adoptionAnnotation]),
+			ExternalName:       meta.GetExternalName(ocd.Resource),
+			ReportedRegion:     str(k, "status", "atProvider", "region"),
+			KeySpec:            str(k, "status", "atProvider", "customerMasterKeySpec"),
+			KeyUsage:           str(k, "status", "atProvider", "keyUsage"),
 			Conditions:         readConditions(k),
+		}
+		if b, ok, err := unstructured.NestedBool(k, "status", "atProvider", "isEnabled"); ok && err == nil {
+			o.Key.Enabled = &b
+		}
+		if b, ok, err := unstructured.NestedBool(k, "status", "atProvider", "multiRegion"); ok && err == nil {
+			o.Key.MultiRegionReported = &b
 		}
 		if b, ok, err := unstructured.NestedBool(k, "status", "atProvider", "enableKeyRotation"); ok && err == nil {
 			o.Key.RotationEnabled = &b
@@ -193,7 +238,11 @@ func readAlias(ocd resource.ObservedComposed) *ObservedAlias {
 		ARN:         str(a.Object, "status", "atProvider", "arn"),
 		TargetKeyID: str(a.Object, "spec", "forProvider", "targetKeyId"),
 		Created:     a.GetCreationTimestamp().Time,
-		Conditions:  readConditions(a.Object),
+		Adoption:    Adoption(a.GetAnnotations()[adoptionAnnotation]),
+
+		ReportedTargetKeyID:  str(a.Object, "status", "atProvider", "targetKeyId"),
+		ReportedTargetKeyARN: str(a.Object, "status", "atProvider", "targetKeyArn"),
+		Conditions:           readConditions(a.Object),
 	}
 }
 
@@ -234,6 +283,22 @@ func (o Observed) KeyARN() string {
 		return ""
 	}
 	return o.Key.ARN
+}
+
+// Adoptions are the adoptions recorded on the observed Key and Aliases; an
+// Alias not yet observed is yet to be probed.
+func (o Observed) Adoptions() Adoptions {
+	d := Adoptions{Aliases: map[string]Adoption{}}
+	if o.Key != nil {
+		d.Key = o.Key.Adoption
+	}
+	if o.Alias != nil {
+		d.Aliases[o.Alias.Region] = o.Alias.Adoption
+	}
+	for r, a := range o.ReplicaAliases {
+		d.Aliases[r] = a.Adoption
+	}
+	return d
 }
 
 // replicaConditions returns the conditions of the replica in a region and

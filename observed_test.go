@@ -111,7 +111,7 @@ status: {atProvider: {arn: "arn:a"}}`,
 			docs: map[string]string{"key": `
 spec: {forProvider: {multiRegion: true}}
 status: {atProvider: {multiRegion: false}}`},
-			want: Observed{Key: &ObservedKey{Conditions: unreported()}},
+			want: Observed{Key: &ObservedKey{MultiRegionReported: ptr.To(false), Conditions: unreported()}},
 		},
 		"ConditionsOfOtherShapes": {
 			reason: "Entries of status.conditions that are not conditions, and conditions of other types, are skipped.",

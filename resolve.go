@@ -74,21 +74,20 @@ func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
 	errs = append(errs, pr.errs...)
 	warns = append(warns, pr.warns...)
 
-	if s.IncludeAccountRoot && pr.partition != "" {
-		account := s.AccountID
-		if account == "" {
-			accounts := slices.Sorted(maps.Keys(adminAccounts))
-			if len(accounts) > 1 {
-				errs = append(errs, field.Invalid(specPath.Child("adminUsers"), shown(strings.Join(accounts, ",")),
-					"admin users span several accounts; the platform must name the key's account in the function input (policy.accountId)"))
-			}
-			if len(accounts) > 0 {
-				account = accounts[0]
-			}
-		}
-		if account != "" {
-			b.AccountRoot = "arn:" + pr.partition + ":iam::" + account + ":root"
-		}
+	// The key's account: the platform's, else the admin users' one account.
+	// Admin users of several accounts need the platform's only where the
+	// policy names the account's root.
+	b.Account = s.AccountID
+	switch accounts := slices.Sorted(maps.Keys(adminAccounts)); {
+	case b.Account != "" || len(accounts) == 0:
+	case len(accounts) == 1:
+		b.Account = accounts[0]
+	case s.IncludeAccountRoot:
+		errs = append(errs, field.Invalid(specPath.Child("adminUsers"), shown(strings.Join(accounts, ",")),
+			"admin users span several accounts; the platform must name the key's account in the function input (policy.accountId)"))
+	}
+	if s.IncludeAccountRoot && pr.partition != "" && b.Account != "" {
+		b.AccountRoot = "arn:" + pr.partition + ":iam::" + b.Account + ":root"
 	}
 
 	if raw.Region != nil {
@@ -116,6 +115,13 @@ func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
 	errs = append(errs, listErrs...)
 	b.AllowedServices, listErrs = allowedServices(raw.AllowedServices)
 	errs = append(errs, listErrs...)
+
+	if id := raw.ExistingKeyID; id != nil {
+		b.ExistingKeyID = *id
+		if msg := checkKeyID(*id); msg != "" {
+			errs = append(errs, field.Invalid(specPath.Child("existingKeyId"), shown(*id), msg))
+		}
+	}
 
 	if d := raw.DeletionPolicy; d != nil {
 		b.DeletionPolicy = *d

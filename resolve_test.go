@@ -361,6 +361,7 @@ func TestResolveDefaultsAndNormalisation(t *testing.T) {
 		AdminUsers:           []string{admin, "arn:aws:iam::123456789012:user/ops/alice"},
 		StandardUsers:        []string{user},
 		AccountRoot:          "arn:aws:iam::123456789012:root",
+		Account:              "123456789012",
 		Region:               "eu-west-1",
 		Tags:                 map[string]string{"env": "prod", "owner": "platform"},
 		ProviderConfigName:   "default",

@@ -27,6 +27,17 @@ func checkRegion(r string) string {
 	return ""
 }
 
+// keyIDPattern matches the id of a KMS key: a UUID, or mrk- and 32
+// hexadecimal digits for a multi-region key.
+var keyIDPattern = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
+
+func checkKeyID(id string) string {
+	if !keyIDPattern.MatchString(id) {
+		return "must be a KMS key id such as 1234abcd-12ab-34cd-56ef-1234567890ab, or mrk- and 32 hexadecimal digits for a multi-region key; not an ARN or an alias"
+	}
+	return ""
+}
+
 // IsAccountID reports whether s is a 12-digit AWS account id.
 func IsAccountID(s string) bool {
 	if len(s) != 12 {

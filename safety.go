@@ -47,6 +47,16 @@ func CheckReplacement(b Backend, o Observed) field.ErrorList {
 		errs = append(errs, field.Forbidden(specPath.Child("replicaRegions"),
 			"cannot be emptied: the key is a multi-region key, and making it single-region would replace it and schedule the existing key, with every ciphertext it protects, for deletion; keep at least one replica region"))
 	}
+	switch k, p := o.Key, specPath.Child("existingKeyId"); {
+	case k == nil:
+	case k.Adoption == adoptionNone && b.ExistingKeyID != "":
+		errs = append(errs, field.Forbidden(p,
+			"cannot be set: the claim's key exists, created for it, and a claim names the key it adopts only when it is created; create a new claim to adopt another key"))
+	case k.Adoption != adoptionNone && b.ExistingKeyID != k.ExternalName:
+		errs = append(errs, field.Forbidden(p, fmt.Sprintf(
+			"cannot change from %s to %s: the claim adopts the key it was created with; create a new claim to adopt another key",
+			shown(k.ExternalName), orNone(b.ExistingKeyID))))
+	}
 	if a := o.Alias; a != nil && a.Name != "" && b.AliasName != "" && a.Name != b.AliasName {
 		errs = append(errs, field.Forbidden(specPath.Child("aliasName"), fmt.Sprintf(
 			"cannot change from %s to %s: the alias exists, and renaming it would delete it while applications still use it; create a new claim for another alias",
@@ -94,4 +104,11 @@ func RemovedReplicas(b Backend, o Observed) []string {
 			shown(r), b.DeletionWindowInDays, shown(b.Region)))
 	}
 	return warns
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return shown(s)
 }

@@ -103,13 +103,13 @@ func TestDesiredKeyNeverSetsForceNewFields(t *testing.T) {
 	multi.ReplicaRegions = []string{"us-east-1"}
 	for name, target := range map[string]Scope{"Cluster": {}, "Namespaced": {Namespace: "ns"}} {
 		t.Run(name, func(t *testing.T) {
-			if fp, _, _ := unstructured.NestedMap(DesiredKey(c, "{}", target).AsMap(), "spec", "forProvider"); fp["multiRegion"] != nil {
+			if fp, _, _ := unstructured.NestedMap(DesiredKey(c, "{}", adoptionNone, target).AsMap(), "spec", "forProvider"); fp["multiRegion"] != nil {
 				t.Errorf("DesiredKey of a key without replicas sets multiRegion: %v", fp["multiRegion"])
 			}
-			if fp, _, _ := unstructured.NestedMap(DesiredKey(multi, "{}", target).AsMap(), "spec", "forProvider"); fp["multiRegion"] != true {
+			if fp, _, _ := unstructured.NestedMap(DesiredKey(multi, "{}", adoptionNone, target).AsMap(), "spec", "forProvider"); fp["multiRegion"] != true {
 				t.Errorf("DesiredKey of a key with replicas: want multiRegion true, got %v", fp["multiRegion"])
 			}
-			fp, _, _ := unstructured.NestedMap(DesiredKey(c, "{}", target).AsMap(), "spec", "forProvider")
+			fp, _, _ := unstructured.NestedMap(DesiredKey(c, "{}", adoptionNone, target).AsMap(), "spec", "forProvider")
 			if len(fp) == 0 {
 				t.Fatal("the desired Key has no spec.forProvider: the check below would prove nothing")
 			}

@@ -26,6 +26,7 @@ type RawSpec struct {
 	DeletionPolicy       *string
 	AllowedServices      []string
 	ReplicaRegions       []string
+	ExistingKeyID        *string
 }
 
 // ParseSpec reads the fields this function knows from an XR's spec, as the
@@ -55,6 +56,7 @@ func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
 		DeletionPolicy:       scalar[string](&p, "deletionPolicy", "a string"),
 		AllowedServices:      p.strings("allowedServices", maxAllowedServices, tooManyServices),
 		ReplicaRegions:       p.strings("replicaRegions", maxReplicaRegions, tooManyReplicaRegions),
+		ExistingKeyID:        scalar[string](&p, "existingKeyId", "a string"),
 	}
 	return s, p.errs
 }
