@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -148,11 +149,14 @@ func namespacedReq(t *testing.T, spec, observed string) *fnv1.RunFunctionRequest
 	t.Helper()
 	observed = strings.NewReplacer(
 		"kms.aws.upbound.io/v1beta1", "kms.aws.m.upbound.io/v1beta1",
-		"deletionPolicy: Delete\n", "",
 		"metadata:\n", "metadata:\n            namespace: vault\n",
-	).Replace(observed)
+	).Replace(deletionPolicyLine.ReplaceAllString(observed, ""))
 	return xrRequest(t, "kms.m.example.org/v1alpha1", "KmsBackend", "{name: vault-backend, namespace: vault}", spec, observed, "")
 }
+
+// deletionPolicyLine matches a line that sets a deletion policy, which
+// namespaced managed resources do not have.
+var deletionPolicyLine = regexp.MustCompile(`(?m)^ *deletionPolicy: Delete\n`)
 
 // crossplaneV2 makes a request what Crossplane v2.4 sends with the
 // function's last call of a reconcile when no other Alias carries the

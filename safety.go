@@ -39,7 +39,9 @@ func CheckReplacement(b Backend, o Observed) field.ErrorList {
 			shown(a.Region), shown(b.Region), shown(a.Region), shown(b.Region))))
 	}
 	switch k := o.Key; {
-	case k == nil:
+	case k == nil || k.Adoption == adoptionProbe:
+		// A key yet to be adopted is not replaced: KeyAdoption refuses one
+		// that does not fit.
 	case b.MultiRegion() && !k.MultiRegion:
 		errs = append(errs, field.Forbidden(specPath.Child("replicaRegions"),
 			"cannot be added: the key exists as a single-region key, only a multi-region key can have replicas, and making it one would replace it and schedule the existing key, with every ciphertext it protects, for deletion; create a new claim for a multi-region key"))
@@ -74,7 +76,7 @@ func ChangeWarnings(b Backend, o Observed) []string {
 		return nil
 	}
 	var warns []string
-	if k.Orphan && b.DeletionPolicy == deletionPolicyDelete {
+	if k.Orphan && b.DeletionPolicy == deletionPolicyDelete && k.Adoption == adoptionNone {
 		warns = append(warns, "spec.deletionPolicy: changes from Orphan to Delete: deleting this claim will now schedule the KMS key for deletion")
 	}
 	if k.ProviderConfigName != "" && k.ProviderConfigName != b.ProviderConfigName {

@@ -33,7 +33,8 @@ func ComputeStatus(b Backend, o Observed) Status {
 		s.RotationEnabled = k.RotationEnabled
 		s.DeletionWindow = k.DeletionWindowInDays
 	}
-	if a := o.Alias; a != nil {
+	// An alias observed only is reported once it is the claim's.
+	if a := o.Alias; a != nil && a.Adoption.Managed() {
 		s.AliasARN = nonEmpty(a.ARN)
 	}
 	for _, r := range b.ReplicaRegions {
@@ -42,7 +43,7 @@ func ComputeStatus(b Backend, o Observed) Status {
 			continue
 		}
 		rs := ReplicaStatus{Region: r, KeyARN: rep.ARN}
-		if a := o.ReplicaAliases[r]; a != nil {
+		if a := o.ReplicaAliases[r]; a != nil && a.Adoption.Managed() {
 			rs.AliasARN = nonEmpty(a.ARN)
 		}
 		s.Replicas = append(s.Replicas, rs)
