@@ -153,6 +153,8 @@ var xrdCases = map[string]xrdCase{
 	"services-too-many":  {"21 services", set("allowedServices", services(21)), "spec.allowedServices", "Too many"},
 	"tag-key-ours":       {"a tag key provider-aws sets", set("tags", map[string]any{"crossplane-name": "x"}), "spec.tags", "set by provider-aws"},
 	"provider-config":    {"a providerConfigName that is no object name", set("providerConfigName", "AWS_Prod"), "spec.providerConfigName", "should match"},
+	"existing-key-arn":   {"an existingKeyId that is an ARN", set("existingKeyId", "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"), "spec.existingKeyId", "should match"},
+	"existing-key-alias": {"an existingKeyId that is an alias", set("existingKeyId", "alias/vault-backend"), "spec.existingKeyId", "should match"},
 	"policy":             {"an unknown deletionPolicy", set("deletionPolicy", "Keep"), "spec.deletionPolicy", "Unsupported value"},
 	"unknown-field":      {"a misspelt field", set("adminUser", []any{"arn:aws:iam::123456789012:root"}), "spec.adminUser", "unknown field"},
 }
@@ -420,6 +422,32 @@ func testTransitions(t *testing.T, x xrd) {
 				s["adminUsers"] = []any{"arn:aws:iam::123456789012:role/platform-admin", "arn:aws:iam::123456789012:role/break-glass"}
 				s["tags"] = map[string]any{"team": "vault"}
 				s["deletionPolicy"] = "Orphan"
+			}),
+		},
+		"ExistingKeyIdChanged": {
+			reason: "A claim adopts the key it was created with.",
+			old:    example(set("existingKeyId", "1234abcd-12ab-34cd-56ef-1234567890ab")),
+			new:    example(set("existingKeyId", "mrk-1234abcd12ab34cd56ef1234567890ab")),
+			want:   []string{"spec.existingKeyId: Invalid value: \"mrk-1234abcd12ab34cd56ef1234567890ab\": existingKeyId is immutable; create a new claim to adopt another key"},
+		},
+		"ExistingKeyIdAdded": {
+			reason: "A claim whose key was created for it cannot adopt another.",
+			old:    example(keep),
+			new:    example(set("existingKeyId", "1234abcd-12ab-34cd-56ef-1234567890ab")),
+			want:   []string{"spec.existingKeyId: Invalid value: existingKeyId can be set only when the claim is created, and never removed"},
+		},
+		"ExistingKeyIdRemoved": {
+			reason: "An adopted key stays adopted.",
+			old:    example(set("existingKeyId", "1234abcd-12ab-34cd-56ef-1234567890ab")),
+			new:    example(keep),
+			want:   []string{"spec.existingKeyId: Invalid value: existingKeyId can be set only when the claim is created, and never removed"},
+		},
+		"ExistingKeyIdKept": {
+			reason: "An adopted key's claim may change every other field.",
+			old:    example(set("existingKeyId", "1234abcd-12ab-34cd-56ef-1234567890ab")),
+			new: example(func(s map[string]any) {
+				s["existingKeyId"] = "1234abcd-12ab-34cd-56ef-1234567890ab"
+				s["description"] = "Vault's key"
 			}),
 		},
 		"RegionFirstSet": {
