@@ -15,7 +15,7 @@ export CROSSPLANE
 FUZZTIME           ?= 10s
 FUZZ_TARGETS       := FuzzParsePrincipal FuzzParseSpec FuzzRunFunction
 
-.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails render-failing render-alias-taken render-replicas test e2e e2e-provider e2e-provider-binaries fuzz bench generate xpkg lint tidy clean
+.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails render-failing render-alias-taken render-replicas render-adopt render-alias-exists test e2e e2e-provider e2e-provider-binaries fuzz bench generate xpkg lint tidy clean
 
 all: test
 
@@ -61,6 +61,14 @@ render-alias-taken: $(CROSSPLANE)
 ## render-replicas: a multi-region key with two replica regions, observed in AWS: replicas in status.
 render-replicas: $(CROSSPLANE)
 	hack/render.sh example/replicas/xr.yaml $(LEGACY) --observed-resources=example/replicas/observed.yaml
+
+## render-adopt: a claim adopting the Terraform module's key (existingKeyId), as AWS reports it: adopted, no Create, no Delete.
+render-adopt: $(CROSSPLANE)
+	hack/render.sh example/adopt/xr.yaml $(LEGACY) --observed-resources=example/adopt/observed.yaml
+
+## render-alias-exists: the Alias found in AWS targeting another key: refused naming spec.aliasName, kept observe-only.
+render-alias-exists: $(CROSSPLANE)
+	hack/render.sh example/xr.yaml $(LEGACY) --observed-resources=example/alias-exists/observed.yaml
 
 ## test: every test: unit, golden, fuzz seeds, the real CLI's render and
 ## validate; the gRPC server under the race detector; each fuzz target briefly.

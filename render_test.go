@@ -265,8 +265,13 @@ func TestRenderExamples(t *testing.T) {
 						if u.GetAPIVersion() != "kms.aws.m.upbound.io/v1beta1" || u.GetNamespace() != "vault" {
 							t.Errorf("%s: want kms.aws.m.upbound.io/v1beta1 in namespace vault, got %s in %q", kind, u.GetAPIVersion(), u.GetNamespace())
 						}
-						if got := nested(t, u, "spec", "managementPolicies"); !cmp.Equal(got, []any{"Observe", "Create", "Update", "LateInitialize"}) {
-							t.Errorf("%s managementPolicies: want every action but Delete, got %v", kind, got)
+						// The Key is created, the Alias first only observed.
+						want := []any{"Observe", "Create", "Update", "LateInitialize"}
+						if kind == "Alias" {
+							want = []any{"Observe"}
+						}
+						if got := nested(t, u, "spec", "managementPolicies"); !cmp.Equal(got, want) {
+							t.Errorf("%s managementPolicies: want %v, got %v", kind, want, got)
 						}
 						if _, ok, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "deletionPolicy"); ok {
 							t.Errorf("%s: namespaced resources have no deletionPolicy", kind)
@@ -288,6 +293,54 @@ func TestRenderExamples(t *testing.T) {
 				ready:     "True",
 				available: [2]string{"True", "Available"},
 				check:     targetsObservedKey,
+			},
+		},
+		"Adopt": {
+			reason: "A claim adopting the Terraform module's key, with the key and its alias as provider-aws reports them observe-only: both adopted, managed in place without Create or Delete, the key's ids in status.",
+			args:   args{xr: "example/adopt/xr.yaml", composition: "configuration/legacy/composition.yaml", observed: "example/adopt/observed.yaml"},
+			want: want{
+				kinds:     []string{"Alias", "Key", "XKmsBackend"},
+				status:    map[string]any{"kmsKeyId": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "kmsKeyArn": "arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"},
+				ready:     "True",
+				available: [2]string{"True", "Available"},
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					for _, kind := range []string{"Key", "Alias"} {
+						u := docs[kind]
+						if got := u.GetAnnotations()[adoptionAnnotation]; got != "Adopt" {
+							t.Errorf("%s %s: want Adopt, got %q", kind, adoptionAnnotation, got)
+						}
+						if got := nested(t, u, "spec", "managementPolicies"); !cmp.Equal(got, []any{"Observe", "Update", "LateInitialize"}) {
+							t.Errorf("%s managementPolicies: want Observe, Update, LateInitialize, got %v", kind, got)
+						}
+					}
+					if got := docs["Key"].GetAnnotations()["crossplane.io/external-name"]; got != "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0" {
+						t.Errorf("Key external name: want the adopted key's id, got %q", got)
+					}
+					checkPolicy(t, nested(t, docs["Key"], "spec", "forProvider", "policy"))
+				},
+			},
+		},
+		"AliasExists": {
+			reason: "An Alias that provider-aws found in AWS targeting another key: the XR is refused naming spec.aliasName, and the Alias stays observe-only with the refusal recorded.",
+			args:   args{xr: "example/xr.yaml", composition: "configuration/legacy/composition.yaml", observed: "example/alias-exists/observed.yaml"},
+			want: want{
+				kinds:     []string{"Alias", "Key", "XKmsBackend"},
+				status:    map[string]any{"kmsKeyAliasArn": nil},
+				ready:     "False",
+				available: [2]string{"False", "Refused"},
+				check: func(t *testing.T, docs map[string]*unstructured.Unstructured) {
+					alias := docs["Alias"]
+					if got := alias.GetAnnotations()[adoptionAnnotation]; got != "Refuse" {
+						t.Errorf("Alias %s: want Refuse, got %q", adoptionAnnotation, got)
+					}
+					if got := nested(t, alias, "spec", "managementPolicies"); !cmp.Equal(got, []any{"Observe"}) {
+						t.Errorf("Alias managementPolicies: want Observe only, got %v", got)
+					}
+					status, reason, msg := conditionMessage(docs["XKmsBackend"], "SpecValid")
+					if status != "False" || reason != "InvalidSpec" || !strings.HasPrefix(msg, "invalid spec: spec.aliasName: Forbidden: alias/vault-backend exists in AWS in eu-west-1, targets another key") {
+						t.Errorf("SpecValid: want False, InvalidSpec, naming spec.aliasName; got %s, %s, %q", status, reason, msg)
+					}
+				},
 			},
 		},
 		"AllowedServices": {
@@ -432,7 +485,7 @@ func TestRenderExamples(t *testing.T) {
 					t.Errorf("%s\nstatus.%s: want %v, got %v", tc.reason, k, want, got)
 				}
 			}
-			if s, r := condition(xr, "SpecValid"); s != "True" || r != "Valid" {
+			if s, r := condition(xr, "SpecValid"); tc.want.available[1] != reasonRefused && (s != "True" || r != "Valid") {
 				t.Errorf("%s\nSpecValid: want True/Valid, got %s/%s", tc.reason, s, r)
 			}
 			if s, _ := condition(xr, "Ready"); s != tc.want.ready {

@@ -22,9 +22,10 @@ type ReplicaStatus struct {
 	AliasARN *string
 }
 
-// ComputeStatus returns the XR's status for a valid claim and what is
-// observed of its Key and Alias.
-func ComputeStatus(b Backend, o Observed) Status {
+// ComputeStatus returns the XR's status for a valid claim, what is
+// observed of its Key and Alias, and what was decided about them: an alias
+// observed only is reported once it is the claim's.
+func ComputeStatus(b Backend, o Observed, d Adoptions) Status {
 	name := aliasPrefix + b.AliasName
 	s := Status{AliasName: &name}
 	if k := o.Key; k != nil {
@@ -33,8 +34,7 @@ func ComputeStatus(b Backend, o Observed) Status {
 		s.RotationEnabled = k.RotationEnabled
 		s.DeletionWindow = k.DeletionWindowInDays
 	}
-	// An alias observed only is reported once it is the claim's.
-	if a := o.Alias; a != nil && a.Adoption.Managed() {
+	if a := o.Alias; a != nil && d.Aliases[b.Region].Managed() {
 		s.AliasARN = nonEmpty(a.ARN)
 	}
 	for _, r := range b.ReplicaRegions {
@@ -43,7 +43,7 @@ func ComputeStatus(b Backend, o Observed) Status {
 			continue
 		}
 		rs := ReplicaStatus{Region: r, KeyARN: rep.ARN}
-		if a := o.ReplicaAliases[r]; a != nil && a.Adoption.Managed() {
+		if a := o.ReplicaAliases[r]; a != nil && d.Aliases[r].Managed() {
 			rs.AliasARN = nonEmpty(a.ARN)
 		}
 		s.Replicas = append(s.Replicas, rs)
