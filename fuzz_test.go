@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -259,6 +260,7 @@ func checkComposed(t *testing.T, req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunc
 		t.Errorf("the Alias has no name")
 	}
 	checkComposedReplicas(t, d, *region, *policy, namespaced)
+	checkAdoption(t, req, d)
 
 	obs := req.GetObserved().GetResources()
 	for n := range obs {
@@ -285,6 +287,65 @@ func checkComposed(t *testing.T, req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunc
 			t.Errorf("the observed Alias %s would be re-created as %s", on, name)
 		}
 	}
+}
+
+// checkAdoption checks that a response never takes over what exists in
+// AWS: a new Alias is observed only; an Alias observed only gets no Create or
+// Update unless the provider reported it missing or targeting the claim's
+// key; a Key that names an existing key (adopted or being adopted) never gets
+// Create.
+func checkAdoption(t *testing.T, req *fnv1.RunFunctionRequest, d map[string]*fnv1.Resource) {
+	t.Helper()
+	obs := req.GetObserved().GetResources()
+	keyID := str(req.GetObserved().GetComposite().GetResource().AsMap(), "spec", "existingKeyId")
+	if k := obs[keyName]; k != nil {
+		if id := str(k.GetResource().AsMap(), "status", "atProvider", "keyId"); id != "" {
+			keyID = id
+		}
+	}
+	for name, r := range d {
+		obj := r.GetResource().AsMap()
+		desired := policiesOf(obj)
+		switch {
+		case name == keyName:
+			if a := str(obj, "metadata", "annotations", adoptionAnnotation); a != "" && (len(desired) == 0 || slices.Contains(desired, "Create") || slices.Contains(desired, "*")) {
+				t.Errorf("the Key names an existing key (%s) but may create one: management policies %v", a, desired)
+			}
+		case name == aliasName || strings.HasPrefix(name, replicaAliasNamePrefix):
+			o := obs[name]
+			if o == nil {
+				if !slices.Equal(desired, observePolicies) {
+					t.Errorf("%s: a new Alias must be observed only, got management policies %v", name, desired)
+				}
+				continue
+			}
+			oa := o.GetResource().AsMap()
+			if !slices.Equal(policiesOf(oa), observePolicies) || !writes(desired) {
+				continue
+			}
+			missing := readConditions(oa).Missing()
+			target := str(oa, "status", "atProvider", "targetKeyId")
+			ours := keyID != "" && target == keyID
+			if name != aliasName {
+				ours = target != "" && target == str(obs[replicaNamePrefix+strings.TrimPrefix(name, replicaAliasNamePrefix)].GetResource().AsMap(), "status", "atProvider", "keyId")
+			}
+			if !missing && !ours {
+				t.Errorf("%s: observed only, neither reported missing nor targeting the claim's key (it targets %q), yet given %v", name, target, desired)
+			}
+		}
+	}
+}
+
+// policiesOf returns a managed resource's management policies.
+func policiesOf(obj map[string]any) []string {
+	mp, _, _ := unstructured.NestedStringSlice(obj, "spec", "managementPolicies")
+	return mp
+}
+
+// writes reports whether management policies let the provider create or
+// change the external resource.
+func writes(mp []string) bool {
+	return len(mp) == 0 || slices.ContainsFunc(mp, func(p string) bool { return p == "*" || p == "Create" || p == "Update" })
 }
 
 // strict decodes a desired resource into its provider-aws type, refusing a

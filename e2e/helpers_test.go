@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -104,12 +105,67 @@ func exampleClaim(t *testing.T, ns, name string, edits ...func(spec map[string]a
 }
 
 // namespacedXR returns example/namespaced/xr.yaml in namespace ns, named
-// and aliased name, with the deletion policy.
-func namespacedXR(t *testing.T, ns, name, policy string) *unstructured.Unstructured {
+// and aliased name, with the deletion policy, changed by the edits.
+func namespacedXR(t *testing.T, ns, name, policy string, edits ...func(spec map[string]any)) *unstructured.Unstructured {
 	t.Helper()
 	u, spec := example(t, "../example/namespaced/xr.yaml", ns, name)
 	spec["deletionPolicy"] = policy
+	for _, e := range edits {
+		e(spec)
+	}
 	return u
+}
+
+// flavour is one of the two ways an app team asks for a key.
+type flavour struct {
+	name string
+	// resource is what an app team names to kubectl get.
+	resource string
+	// app is the object the app team applies: the example claim, or the
+	// example namespaced XR, changed by the edits.
+	app func(t *testing.T, ns, name string, edits ...func(spec map[string]any)) *unstructured.Unstructured
+	// key and alias are the kinds the function composes for it.
+	key, alias schema.GroupVersionKind
+	// owned selects what was composed for the app's object.
+	owned func(ns, name string) []client.ListOption
+}
+
+var flavours = []flavour{
+	{
+		name:     "legacy",
+		resource: "kmsbackends.kms.example.org",
+		app:      exampleClaim,
+		key:      keyKinds[0],
+		alias:    aliasKinds[0],
+		owned: func(ns, name string) []client.ListOption {
+			return []client.ListOption{client.MatchingLabels{"crossplane.io/claim-namespace": ns, "crossplane.io/claim-name": name}}
+		},
+	},
+	{
+		name:     "namespaced",
+		resource: "kmsbackends.kms.m.example.org",
+		app: func(t *testing.T, ns, name string, edits ...func(spec map[string]any)) *unstructured.Unstructured {
+			return namespacedXR(t, ns, name, "Delete", edits...)
+		},
+		key:   keyKinds[1],
+		alias: aliasKinds[1],
+		owned: func(ns, name string) []client.ListOption {
+			return []client.ListOption{client.InNamespace(ns), client.MatchingLabels{"crossplane.io/composite": name}}
+		},
+	},
+}
+
+// only returns the one object of a kind that the options select.
+func only(ctx context.Context, gvk schema.GroupVersionKind, opts []client.ListOption) (*unstructured.Unstructured, error) {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := cp.kube.List(ctx, l, opts...); err != nil {
+		return nil, err
+	}
+	if len(l.Items) != 1 {
+		return nil, fmt.Errorf("want one %s, got %d", gvk.Kind, len(l.Items))
+	}
+	return &l.Items[0], nil
 }
 
 // kubectl runs kubectl against the control plane, as an app team would.

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -30,45 +29,6 @@ var update = flag.Bool("update", false, "rewrite the provider-failure fixtures u
 // How long a failure is left to settle before -update records it: two of
 // Crossplane's polls and more than one of the provider's.
 const settle = 35 * time.Second
-
-// flavour is one of the two ways an app team asks for a key.
-type flavour struct {
-	name string
-	// resource is what an app team names to kubectl get.
-	resource string
-	// app is the object the app team applies: the example claim, or the
-	// example namespaced XR.
-	app func(t *testing.T, ns, name string) *unstructured.Unstructured
-	// key and alias are the kinds the function composes for it.
-	key, alias schema.GroupVersionKind
-	// owned selects what was composed for the app's object.
-	owned func(ns, name string) []client.ListOption
-}
-
-var flavours = []flavour{
-	{
-		name:     "legacy",
-		resource: "kmsbackends.kms.example.org",
-		app:      func(t *testing.T, ns, name string) *unstructured.Unstructured { return exampleClaim(t, ns, name) },
-		key:      keyKinds[0],
-		alias:    aliasKinds[0],
-		owned: func(ns, name string) []client.ListOption {
-			return []client.ListOption{client.MatchingLabels{"crossplane.io/claim-namespace": ns, "crossplane.io/claim-name": name}}
-		},
-	},
-	{
-		name:     "namespaced",
-		resource: "kmsbackends.kms.m.example.org",
-		app: func(t *testing.T, ns, name string) *unstructured.Unstructured {
-			return namespacedXR(t, ns, name, "Delete")
-		},
-		key:   keyKinds[1],
-		alias: aliasKinds[1],
-		owned: func(ns, name string) []client.ListOption {
-			return []client.ListOption{client.InNamespace(ns), client.MatchingLabels{"crossplane.io/composite": name}}
-		},
-	},
-}
 
 // secondUser adds a standard user to the example, after the one it has and
 // out of their sorted order, so that two statements name two principals
@@ -620,19 +580,6 @@ func (s *story) available(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// only returns the one object of a kind that the options select.
-func only(ctx context.Context, gvk schema.GroupVersionKind, opts []client.ListOption) (*unstructured.Unstructured, error) {
-	l := &unstructured.UnstructuredList{}
-	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	if err := cp.kube.List(ctx, l, opts...); err != nil {
-		return nil, err
-	}
-	if len(l.Items) != 1 {
-		return nil, fmt.Errorf("want one %s, got %d", gvk.Kind, len(l.Items))
-	}
-	return &l.Items[0], nil
 }
 
 // checkFixture waits until an object's conditions (type, status, reason and

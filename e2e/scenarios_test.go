@@ -308,7 +308,8 @@ func untouched(t *testing.T, before *kmsv1.Key) {
 
 // 5. Deleting a claim deletes its XR, Key and Alias from the API server.
 // With deletionPolicy Delete the provider schedules the key's deletion after
-// the claim's window; with Orphan it keeps the key in AWS.
+// the claim's window and deletes the alias; with Orphan it keeps both in
+// AWS.
 func TestDeletion(t *testing.T) {
 	ns := namespace(t, "deletion")
 	for _, tc := range deletionPolicies {
@@ -361,6 +362,9 @@ func TestDeletion(t *testing.T) {
 			}
 			if tc.wantState == "PendingDeletion" && aws.Window != 9 {
 				t.Errorf("the key's deletion window: want the claim's 9 days, got %v", aws.Window)
+			}
+			if _, ok := sim.alias(exampleRegion, name); ok != (tc.policy == "Orphan") {
+				t.Errorf("alias/%s in AWS after deleting a claim with deletionPolicy %s: exists %v", name, tc.policy, ok)
 			}
 		})
 	}
