@@ -379,8 +379,13 @@ func (c *controlPlane) startCrossplane(_ context.Context) error {
 
 // startFunction starts the function as Crossplane runs it: serving gRPC over
 // mTLS with a certificate signed by Crossplane's CA.
-func (c *controlPlane) startFunction() error {
-	p, err := start(c.dir, "function", nil, filepath.Join(*binDir, "function"),
+func (c *controlPlane) startFunction() error { return c.startFunctionFrom("function") }
+
+// startFunctionFrom starts the function from a binary of the bin
+// directory: this version's, function, or the release before it,
+// function-previous, which the provider suite's upgrade scenario runs.
+func (c *controlPlane) startFunctionFrom(bin string) error {
+	p, err := start(c.dir, "function", nil, filepath.Join(*binDir, bin),
 		"--debug", "--address="+functionAddr, "--metrics-address=127.0.0.1:8090",
 		"--tls-certs-dir="+filepath.Join(c.dir, "tls", "function"))
 	if err != nil {

@@ -83,11 +83,14 @@ func TestExampleClaimOnProviderAWS(t *testing.T) {
 	for _, f := range flavours {
 		t.Run(f.name+"/4 Orphan keeps the key and alias", func(t *testing.T) {
 			ns := namespace(t, "aws-"+f.name+"-orphan")
-			s := &story{f: f, kms: newKMS(), ns: ns, name: "vault-kept", edits: []func(map[string]any){func(spec map[string]any) {
+			s := &story{f: f, kms: newKMS(), ns: ns, name: "vault-kept-" + f.name, edits: []func(map[string]any){func(spec map[string]any) {
 				spec["deletionPolicy"] = "Orphan"
 			}}}
 			s.ready(t)
 			s.orphaned(t)
+			// The kept alias, named by a new claim, is not taken over: it
+			// still targets the orphaned key.
+			refusedForAliasInAWS(t, f, s.kms, f.app(t, namespace(t, "aws-"+f.name+"-orphan-again"), s.name), s.name, s.keyID)
 		})
 	}
 }

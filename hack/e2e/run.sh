@@ -25,6 +25,15 @@ done
 command -v kubectl >/dev/null || { echo "kubectl is not on PATH: the scenarios run it as an app team would" >&2; exit 1; }
 
 go build -o "${bin}/function" .
+if [[ "${E2E_SUITE:-simulated}" == provider ]]; then
+  # The function as it was before it probed aliases in AWS, for the upgrade
+  # scenario: built from that commit of this repository's history.
+  previous=cca0296
+  src="$(mktemp -d)"
+  git archive "${previous}" | tar -x -C "${src}"
+  go -C "${src}" build -o "${PWD}/${bin}/function-previous" .
+  rm -rf "${src}"
+fi
 go test -c -tags "${tags}" -o "${bin}/${tags}.test" ./e2e
 
 crossplane_crds="$(go -C hack/e2e/crossplane list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)/cluster/crds"
