@@ -153,7 +153,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 			setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(adoptErrs)}, xr.KeyAvailable)
 		case observed.Key != nil || observed.Alias != nil:
 			regions := append([]string{backend.Region}, slices.Sorted(maps.Keys(observed.Replicas))...)
-			setAvailability(rsp, KeyAvailability(observed, regions, backend.AliasName, backend.ExistingKeyID, observed.Adoptions()), xr.KeyAvailable)
+			setAvailability(rsp, KeyAvailability(observed, regions, backend.AliasName, backend.ExistingKeyID, observed.Adoptions(backend.Region)), xr.KeyAvailable)
 		}
 		return refuse(rsp, log, reasonInvalidSpec, "invalid spec: "+join(errs)), nil
 	}

@@ -285,15 +285,16 @@ func (o Observed) KeyARN() string {
 	return o.Key.ARN
 }
 
-// Adoptions are the adoptions recorded on the observed Key and Aliases; an
-// Alias not yet observed is yet to be probed.
-func (o Observed) Adoptions() Adoptions {
-	d := Adoptions{Aliases: map[string]Adoption{}}
+// Adoptions are the adoptions recorded on the observed Key and Aliases, the
+// key's Alias being in keyRegion; an Alias not yet observed is yet to be
+// probed.
+func (o Observed) Adoptions(keyRegion string) Adoptions {
+	d := Adoptions{Aliases: map[string]Adoption{keyRegion: adoptionProbe}}
 	if o.Key != nil {
 		d.Key = o.Key.Adoption
 	}
 	if o.Alias != nil {
-		d.Aliases[o.Alias.Region] = o.Alias.Adoption
+		d.Aliases[keyRegion] = o.Alias.Adoption
 	}
 	for r, a := range o.ReplicaAliases {
 		d.Aliases[r] = a.Adoption
