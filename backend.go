@@ -188,8 +188,9 @@ const adoptionAnnotation = "kms.example.org/adoption"
 
 // The management policies of a resource the function does not create:
 // observed only while it is probed or refused, and managed in place once
-// adopted (crossplane-runtime supports no set with Delete but without
-// Create, so an adopted resource outlives its claim).
+// adopted. crossplane-runtime supports no set that may update and delete
+// but not create, and one that may create could replace an adopted key
+// that reads as missing: so an adopted resource outlives its claim.
 var (
 	observePolicies = []string{"Observe"}
 	adoptPolicies   = []string{"Observe", "Update", "LateInitialize"}
