@@ -38,7 +38,8 @@ var replicaKinds = []schema.GroupVersionKind{
 type awsKey struct {
 	ID     string
 	Region string
-	// State is Enabled, or PendingDeletion once the provider deleted it.
+	// State is Enabled, or PendingDeletion once it is scheduled for
+	// deletion.
 	State string
 	// Window is the deletion window the key was scheduled for deletion with.
 	Window int64
@@ -80,7 +81,8 @@ type provider struct {
 	aliases map[place]string // the target key id, by region and alias name
 	// named is the AWS key each Key or ReplicaKey names or made, by its
 	// UID; kept after the resource is gone, for the scenarios to read.
-	named  map[types.UID]place
+	named map[types.UID]place
+	// passes counts the passes that went over every managed resource.
 	passes int
 }
 
@@ -106,8 +108,9 @@ func startSimulated(kube client.Client) *provider {
 			// An error (a conflict, say) is retried on the next pass, as a
 			// controller would.
 			p.mu.Lock()
-			_ = p.reconcile(ctx)
-			p.passes++
+			if err := p.reconcile(ctx); err == nil {
+				p.passes++
+			}
 			p.mu.Unlock()
 			select {
 			case <-ctx.Done():
@@ -184,7 +187,7 @@ func (p *provider) keyCount() int {
 	return len(p.keys)
 }
 
-// passCount returns how many passes over the managed resources the
+// passCount returns how many passes over every managed resource the
 // provider has made.
 func (p *provider) passCount() int {
 	p.mu.Lock()
