@@ -435,7 +435,7 @@ func TestProviderFailureIsRecorded(t *testing.T) {
 			}
 			opts := f.owned(ns, app.GetName())
 			var key, alias *unstructured.Unstructured
-			eventually(t, "the Key's create failed, and the Alias's observation", func() error {
+			eventually(t, "the Key's create failed, and the Alias waiting", func() error {
 				var err error
 				if key, err = only(ctx, f.key, opts); err != nil {
 					return err
@@ -449,9 +449,9 @@ func TestProviderFailureIsRecorded(t *testing.T) {
 				if st, reason, msg := condition(key, "Synced"); st != "False" || !strings.Contains(msg, "connection refused") {
 					return fmt.Errorf("Key Synced=%q (%s) %s", st, reason, msg)
 				}
-				// The Alias, observed only until the provider says whether
-				// its alias exists, cannot reach KMS either.
-				if st, reason, msg := condition(alias, "Synced"); st != "False" || !strings.Contains(msg, "connection refused") {
+				// The Alias, though observed only, resolves its reference
+				// to the Key first: it waits for the Key's id.
+				if st, reason, msg := condition(alias, "Synced"); st != "False" || !strings.Contains(msg, "referenced field was empty") {
 					return fmt.Errorf("Alias Synced=%q (%s) %s", st, reason, msg)
 				}
 				return nil
