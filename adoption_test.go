@@ -229,6 +229,17 @@ func TestAdoption(t *testing.T) {
 			reason: "A key id other than the one status recorded means the key was replaced outside the cluster: KeyReplaced names the old key and how to save it, with a warning event.",
 			req:    withXRStatus(t, req(t, exampleSpec, observedKey+observedAlias, ""), "kmsKeyId: "+terraformKeyID),
 		},
+		"KeyBeingReplaced": {
+			reason: "While provider-aws re-creates a key it reads as missing, the Key reports no id: status keeps the recorded one, so that the next call can name it as replaced.",
+			req: withXRStatus(t, req(t, exampleSpec, `
+      key:
+        resource:
+          apiVersion: kms.aws.upbound.io/v1beta1
+          kind: Key
+          metadata: {name: vault-backend-k, annotations: {crossplane.io/external-name: `+terraformKeyID+`}}
+          spec: {deletionPolicy: Delete, forProvider: {region: eu-west-1}}
+          status: {atProvider: {}}`+observedAlias, ""), "kmsKeyId: "+terraformKeyID),
+		},
 		"KeyReplacedSaidAgain": {
 			reason: "Once said, KeyReplaced stays, with the same words and no new event, for the longest deletion window after it was first said.",
 			req: withXRStatus(t, req(t, exampleSpec, observedKey+observedAlias, ""),

@@ -199,7 +199,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// apimachinery's SetNestedField rather than the SDK's SetValue, which
 	// parses the path and round-trips the value through JSON: a fifth of
 	// the function's own CPU when the Key and Alias exist.
-	status := ComputeStatus(backend, observed, adoptions)
+	status := ComputeStatus(backend, observed, adoptions, xr.KeyID)
 	for name, v := range status.Fields() {
 		if err := unstructured.SetNestedField(dxr.Resource.Object, v, "status", name); err != nil {
 			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", name))

@@ -24,12 +24,17 @@ type ReplicaStatus struct {
 
 // ComputeStatus returns the XR's status for a valid claim, what is
 // observed of its Key and Alias, and what was decided about them: an alias
-// observed only is reported once it is the claim's.
-func ComputeStatus(b Backend, o Observed, d Adoptions) Status {
+// observed only is reported once it is the claim's. The key id an earlier
+// call recorded (recordedKeyID) stays while the Key reports none, as while
+// provider-aws replaces a key deleted outside the cluster, so that the next
+// call still knows which key was the claim's.
+func ComputeStatus(b Backend, o Observed, d Adoptions, recordedKeyID string) Status {
 	name := aliasPrefix + b.AliasName
-	s := Status{AliasName: &name}
+	s := Status{AliasName: &name, KeyID: nonEmpty(recordedKeyID)}
+	if k := o.Key; k != nil && k.KeyID != "" {
+		s.KeyID = &k.KeyID
+	}
 	if k := o.Key; k != nil {
-		s.KeyID = nonEmpty(k.KeyID)
 		s.KeyARN = nonEmpty(k.ARN)
 		s.RotationEnabled = k.RotationEnabled
 		s.DeletionWindow = k.DeletionWindowInDays
