@@ -227,7 +227,7 @@ func TestAdoption(t *testing.T) {
 		},
 		"KeyReplaced": {
 			reason: "A key id other than the one status recorded means the key was replaced outside the cluster: KeyReplaced names the old key and how to save it, with a warning event.",
-			req:    withXRStatus(t, req(t, exampleSpec, observedKey+observedAlias, ""), "kmsKeyId: "+terraformKeyID),
+			req:    withXRStatus(t, req(t, exampleSpec, observedKey+observedAlias, ""), "kmsKeyId: "+terraformKeyID+`, kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/`+terraformKeyID+`"`),
 		},
 		"KeyBeingReplaced": {
 			reason: "While provider-aws re-creates a key it reads as missing, the Key reports no id: status keeps the recorded one, so that the next call can name it as replaced.",
@@ -241,14 +241,14 @@ func TestAdoption(t *testing.T) {
           status: {atProvider: {}}`+observedAlias, ""), "kmsKeyId: "+terraformKeyID),
 		},
 		"KeyReplacedSaidAgain": {
-			reason: "Once said, KeyReplaced stays, with the same words and no new event, for the longest deletion window after it was first said.",
+			reason: "KeyReplaced is said on every call, with the same words and no new event, and the status names the old key, until the longest deletion window has passed since it was first said.",
 			req: withXRStatus(t, req(t, exampleSpec, observedKey+observedAlias, ""),
-				`kmsKeyId: 1234abcd-12ab-34cd-56ef-1234567890ab, conditions: [{type: KeyAvailable, status: "False", reason: KeyReplaced, lastTransitionTime: "2026-11-20T12:00:00Z", message: "`+replacedMessage+`"}]`),
+				`kmsKeyId: `+terraformKeyID+`, kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/`+terraformKeyID+`", conditions: [{type: KeyAvailable, status: "False", reason: KeyReplaced, lastTransitionTime: "2026-11-20T12:00:00Z", message: "`+replacedMessage()+`"}]`),
 		},
 		"KeyReplacedForgottenAfterTheWindow": {
-			reason: "Past the longest deletion window the old key is gone for good: the key is available again.",
+			reason: "Past the longest deletion window the old key is gone for good: the new key is the claim's, in the status, and available.",
 			req: withXRStatus(t, req(t, exampleSpec, observedKey+observedAlias, ""),
-				`kmsKeyId: 1234abcd-12ab-34cd-56ef-1234567890ab, conditions: [{type: KeyAvailable, status: "False", reason: KeyReplaced, lastTransitionTime: "2026-10-20T12:00:00Z", message: "`+replacedMessage+`"}]`),
+				`kmsKeyId: `+terraformKeyID+`, kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/`+terraformKeyID+`", conditions: [{type: KeyAvailable, status: "False", reason: KeyReplaced, lastTransitionTime: "2026-10-20T12:00:00Z", message: "`+replacedMessage()+`"}]`),
 		},
 	}
 	for name, tc := range cases {
@@ -264,8 +264,12 @@ func TestAdoption(t *testing.T) {
 	}
 }
 
-// replacedMessage is KeyReplaced as an earlier call said it.
-const replacedMessage = "The key " + terraformKeyID + " was replaced by 1234abcd-12ab-34cd-56ef-1234567890ab: ..."
+// replacedMessage is KeyReplaced as an earlier call said it, of the
+// Terraform key replaced by the example's.
+func replacedMessage() string {
+	a, _ := KeyReplaced(terraformKeyID, "1234abcd-12ab-34cd-56ef-1234567890ab", Condition{}, fixedClock())
+	return a.Message
+}
 
 // fixedClock is the time of the tests that read it.
 func fixedClock() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }

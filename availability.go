@@ -134,19 +134,20 @@ func lowerFirst(s string) string {
 // a key deleted or scheduled for deletion outside the cluster as missing,
 // and creates a new one in its place, which the alias then targets. It
 // names the old key, whose deletion can be cancelled within its window.
-// Once said, it is said again (previous) until the longest deletion window
-// has passed since, when the old key is gone for good.
+// While it says so, the status keeps naming the old key, so it says so on
+// every call, until the longest deletion window has passed since it first
+// said it (previous): then the old key is gone for good, and the new one
+// is the claim's.
 func KeyReplaced(recordedID, currentID string, previous Condition, now time.Time) (Availability, bool) {
-	if previous.Reason == reasonKeyReplaced && strings.Contains(previous.Message, currentID) &&
-		(previous.Since.IsZero() || now.Sub(previous.Since) < maxDeletionWindowInDays*24*time.Hour) {
-		return Availability{Reason: reasonKeyReplaced, Message: previous.Message}, true
-	}
 	if recordedID == "" || currentID == "" || recordedID == currentID {
 		return Availability{}, false
 	}
+	if previous.Reason == reasonKeyReplaced && !previous.Since.IsZero() && now.Sub(previous.Since) >= maxDeletionWindowInDays*24*time.Hour {
+		return Availability{}, false
+	}
 	return Availability{Reason: reasonKeyReplaced, Message: fmt.Sprintf(
-		"The key %s was replaced by %s: it was deleted or scheduled for deletion outside the cluster, provider-aws created a new key in its place, and the alias now targets the new key, which cannot decrypt what %s encrypted. If %s is pending deletion, cancel its deletion within its window (aws kms cancel-key-deletion --key-id %s) and ask the platform team to restore it",
-		recordedID, currentID, recordedID, recordedID, recordedID)}, true
+		"The key %s was replaced by %s: it was deleted or scheduled for deletion outside the cluster, provider-aws created a new key in its place, and the alias now targets the new key, which cannot decrypt what %s encrypted. If %s is pending deletion, cancel its deletion within its window (aws kms cancel-key-deletion --key-id %s) and ask the platform team to restore it; status names %s until %d days after this was first said",
+		recordedID, currentID, recordedID, recordedID, recordedID, recordedID, maxDeletionWindowInDays)}, true
 }
 
 func available(c Conditions) bool { return c.True(conditionReady) && c.True(conditionSynced) }

@@ -199,7 +199,8 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	// apimachinery's SetNestedField rather than the SDK's SetValue, which
 	// parses the path and round-trips the value through JSON: a fifth of
 	// the function's own CPU when the Key and Alias exist.
-	status := ComputeStatus(backend, observed, adoptions, xr.KeyID)
+	replaced, isReplaced := KeyReplaced(xr.Recorded.ID, observed.KeyID(), xr.KeyAvailable, f.now())
+	status := ComputeStatus(backend, observed, adoptions, xr.Recorded, isReplaced)
 	for name, v := range status.Fields() {
 		if err := unstructured.SetNestedField(dxr.Resource.Object, v, "status", name); err != nil {
 			response.Fatal(rsp, errors.Wrapf(err, "cannot set status.%s", name))
@@ -215,7 +216,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	}
 
 	availability := KeyAvailability(observed, backend.Regions(), backend.AliasName, backend.ExistingKeyID, adoptions)
-	if replaced, ok := KeyReplaced(xr.KeyID, observed.KeyID(), xr.KeyAvailable, f.now()); ok {
+	if isReplaced {
 		availability = replaced
 	}
 	if len(newlyRefused) > 0 {

@@ -90,7 +90,7 @@ func BenchmarkHandWritten(b *testing.B) {
 		xr := ReadXR(r.GetObserved().GetComposite().GetResource())
 		raw, _ := ParseSpec(xr.Spec)
 		backend, _, _ := Resolve(raw, defaultSettings())
-		fields := ComputeStatus(backend, ReadObserved(ocds), Adoptions{}, "").Fields()
+		fields := ComputeStatus(backend, ReadObserved(ocds), Adoptions{}, RecordedKey{}, false).Fields()
 		run("status", "sdk", func() {
 			dxr, _ := request.GetDesiredCompositeResource(r)
 			for name, v := range fields {

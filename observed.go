@@ -23,9 +23,15 @@ type ObservedXR struct {
 	// KeyAvailable is the KeyAvailable condition the function set on an
 	// earlier call; empty when there is none.
 	KeyAvailable Condition
-	// KeyID is the key id an earlier call wrote to status.kmsKeyId; empty
-	// when there is none.
-	KeyID string
+	// Recorded is the key an earlier call wrote to the status.
+	Recorded RecordedKey
+}
+
+// RecordedKey is the key the XR's status names: status.kmsKeyId and
+// status.kmsKeyArn, empty when there are none.
+type RecordedKey struct {
+	ID  string
+	ARN string
 }
 
 // ReadXR reads the observed XR from the request field by field, rather than
@@ -42,7 +48,7 @@ func ReadXR(xr *structpb.Struct) ObservedXR {
 		Spec:       f["spec"].GetStructValue().GetFields(),
 	}
 	status := f["status"].GetStructValue().GetFields()
-	o.KeyID = status["kmsKeyId"].GetStringValue()
+	o.Recorded = RecordedKey{ID: status["kmsKeyId"].GetStringValue(), ARN: status["kmsKeyArn"].GetStringValue()}
 	for _, c := range status["conditions"].GetListValue().GetValues() {
 		c := c.GetStructValue().GetFields()
 		if c["type"].GetStringValue() == conditionKeyAvailable {

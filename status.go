@@ -24,20 +24,23 @@ type ReplicaStatus struct {
 
 // ComputeStatus returns the XR's status for a valid claim, what is
 // observed of its Key and Alias, and what was decided about them: an alias
-// observed only is reported once it is the claim's. The key id an earlier
-// call recorded (recordedKeyID) stays while the Key reports none, as while
-// provider-aws replaces a key deleted outside the cluster, so that the next
-// call still knows which key was the claim's.
-func ComputeStatus(b Backend, o Observed, d Adoptions, recordedKeyID string) Status {
+// observed only is reported once it is the claim's. The key an earlier call
+// recorded stays in the status while the Key reports no id (as while
+// provider-aws re-creates a key it reads as missing) and while the key is
+// said to be replaced, so that every call knows which key was the claim's.
+func ComputeStatus(b Backend, o Observed, d Adoptions, recorded RecordedKey, replaced bool) Status {
 	name := aliasPrefix + b.AliasName
-	s := Status{AliasName: &name, KeyID: nonEmpty(recordedKeyID)}
-	if k := o.Key; k != nil && k.KeyID != "" {
+	s := Status{AliasName: &name, KeyID: nonEmpty(recorded.ID)}
+	if k := o.Key; k != nil && k.KeyID != "" && !replaced {
 		s.KeyID = &k.KeyID
 	}
 	if k := o.Key; k != nil {
 		s.KeyARN = nonEmpty(k.ARN)
 		s.RotationEnabled = k.RotationEnabled
 		s.DeletionWindow = k.DeletionWindowInDays
+	}
+	if replaced {
+		s.KeyARN = nonEmpty(recorded.ARN)
 	}
 	if a := o.Alias; a != nil && d.Aliases[b.Region].Managed() {
 		s.AliasARN = nonEmpty(a.ARN)

@@ -76,7 +76,7 @@ func TestComputeStatus(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			b := c
 			b.ReplicaRegions = tc.replicas
-			s := ComputeStatus(b, tc.observed, Adoptions{}, "")
+			s := ComputeStatus(b, tc.observed, Adoptions{}, RecordedKey{}, false)
 			if diff := cmp.Diff(tc.want, s.Fields()); diff != "" {
 				t.Errorf("%s\nFields(): -want, +got:\n%s", tc.reason, diff)
 			}

@@ -136,15 +136,15 @@ func TestAliasInAWSIsNotTakenOver(t *testing.T) {
 			other, _ := terraformKey(t, k, name)
 			ns := namespace(t, "alias-in-aws-"+f.name)
 			app := f.app(t, ns, name)
-			refusedForAliasInAWS(t, f, k, app, name, other)
+			refusedForAliasInAWS(t, f, k, app, name, other, 3*providerPoll+providerPoll/2)
 		})
 	}
 }
 
 // refusedForAliasInAWS creates the app's object, whose alias exists in KMS
 // targeting the key other, and checks it is refused and the alias left as it
-// is, then deletes the object.
-func refusedForAliasInAWS(t *testing.T, f flavour, k *kms.Client, app *unstructured.Unstructured, name, other string) {
+// is throughout the window, then deletes the object.
+func refusedForAliasInAWS(t *testing.T, f flavour, k *kms.Client, app *unstructured.Unstructured, name, other string, window time.Duration) {
 	t.Helper()
 	ctx := t.Context()
 	mark := rec.mark()
@@ -167,7 +167,6 @@ func refusedForAliasInAWS(t *testing.T, f flavour, k *kms.Client, app *unstructu
 	}
 	t.Logf("kubectl describe %s -n %s %s:\n%s", f.resource, app.GetNamespace(), app.GetName(), out)
 
-	window := 3*providerPoll + providerPoll/2
 	for deadline := time.Now().Add(window); time.Now().Before(deadline); time.Sleep(providerPoll / 3) {
 		if a, err := emulatorAlias(ctx, k, "alias/"+name); err != nil || a == nil || a.TargetKeyID != other {
 			t.Fatalf("KMS alias alias/%s while a claim names it: want it to target %s, got %v (%v)", name, other, a, err)
@@ -192,7 +191,6 @@ func refusedForAliasInAWS(t *testing.T, f flavour, k *kms.Client, app *unstructu
 	}
 
 	deleteAndWait(t, app)
-	time.Sleep(providerPoll + providerPoll/2)
 	if a, err := emulatorAlias(ctx, k, "alias/"+name); err != nil || a == nil || a.TargetKeyID != other {
 		t.Errorf("KMS alias alias/%s after the refused claim was deleted: want it to target %s, got %v (%v)", name, other, a, err)
 	}

@@ -90,7 +90,7 @@ func TestExampleClaimOnProviderAWS(t *testing.T) {
 			s.orphaned(t)
 			// The kept alias, named by a new claim, is not taken over: it
 			// still targets the orphaned key.
-			refusedForAliasInAWS(t, f, s.kms, f.app(t, namespace(t, "aws-"+f.name+"-orphan-again"), s.name), s.name, s.keyID)
+			refusedForAliasInAWS(t, f, s.kms, f.app(t, namespace(t, "aws-"+f.name+"-orphan-again"), s.name), s.name, s.keyID, providerPoll)
 		})
 	}
 }

@@ -15,8 +15,9 @@ import (
 )
 
 // The provider's poll interval: how often it compares each managed resource
-// with KMS. Short, so that the steady-state scenario sees several polls.
-const providerPoll = 15 * time.Second
+// with KMS. Short, so that the scenarios that watch for writes see several
+// polls in little time.
+const providerPoll = 10 * time.Second
 
 // The provider's health probe address.
 const providerHealth = "127.0.0.1:18083"
