@@ -97,11 +97,11 @@ func withAdoption(alias string, a Adoption) string {
 
 // misfit is the probed Terraform key with one field of status.atProvider
 // replaced.
-func misfit(old, new string) string {
-	if !strings.Contains(probedKey, old) {
-		panic("no " + old + " in the probed key")
+func misfit(from, to string) string {
+	if !strings.Contains(probedKey, from) {
+		panic("no " + from + " in the probed key")
 	}
-	return strings.Replace(probedKey, old, new, 1)
+	return strings.Replace(probedKey, from, to, 1)
 }
 
 // aliasOf the Terraform key: the probed Alias naming it.

@@ -57,7 +57,7 @@ func TestAdoptExistingKey(t *testing.T) {
 			if got := k.GetAnnotations()[externalName]; got != seeded.ID {
 				t.Errorf("Key external name: want the seeded key %s, got %q", seeded.ID, got)
 			}
-			if target, ok := sim.alias(exampleRegion, name); !ok || target != seeded.ID {
+			if target, ok := sim.alias(name); !ok || target != seeded.ID {
 				t.Errorf("alias/%s in AWS: want it targeting the seeded key %s, got %q (exists %v)", name, seeded.ID, target, ok)
 			}
 			policy, _, _ := unstructured.NestedString(k.Object, "spec", "forProvider", "policy")
@@ -72,7 +72,7 @@ func TestAdoptExistingKey(t *testing.T) {
 			if aws, ok := sim.keyIn(exampleRegion, seeded.ID); !ok || aws.State != "Enabled" {
 				t.Errorf("the adopted key after deleting the claim: want Enabled, got %+v", aws)
 			}
-			if target, ok := sim.alias(exampleRegion, name); !ok || target != seeded.ID {
+			if target, ok := sim.alias(name); !ok || target != seeded.ID {
 				t.Errorf("alias/%s after deleting the claim: want it targeting %s, got %q (exists %v)", name, seeded.ID, target, ok)
 			}
 		})
@@ -114,12 +114,12 @@ func TestAliasOfAnotherKeyRefused(t *testing.T) {
 
 			twoMoreCalls(t)
 			providerPasses(t, 10)
-			if target, ok := sim.alias(exampleRegion, name); !ok || target != other.ID {
+			if target, ok := sim.alias(name); !ok || target != other.ID {
 				t.Errorf("alias/%s in AWS: want it still targeting Terraform's key %s, got %q (exists %v)", name, other.ID, target, ok)
 			}
 
 			deleteAndWait(t, app, k, a)
-			if target, ok := sim.alias(exampleRegion, name); !ok || target != other.ID {
+			if target, ok := sim.alias(name); !ok || target != other.ID {
 				t.Errorf("alias/%s after deleting the claim: want it targeting %s, got %q (exists %v)", name, other.ID, target, ok)
 			}
 			if aws, _ := sim.keyIn(exampleRegion, other.ID); aws.State != "Enabled" {
@@ -150,12 +150,12 @@ func TestNewAliasProbedThenCreated(t *testing.T) {
 			if got, _, _ := unstructured.NestedString(app.Object, "status", "kmsKeyId"); id == "" || got != id {
 				t.Errorf("status.kmsKeyId: want the new key %q, got %q", id, got)
 			}
-			if target, ok := sim.alias(exampleRegion, name); !ok || target != id {
+			if target, ok := sim.alias(name); !ok || target != id {
 				t.Errorf("alias/%s in AWS: want it targeting the new key %s, got %q (exists %v)", name, id, target, ok)
 			}
 
 			deleteAndWait(t, app, k, a)
-			if target, ok := sim.alias(exampleRegion, name); ok {
+			if target, ok := sim.alias(name); ok {
 				t.Errorf("alias/%s after deleting the claim: want it deleted, got it targeting %s", name, target)
 			}
 		})

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -169,10 +168,9 @@ func only(ctx context.Context, gvk schema.GroupVersionKind, opts []client.ListOp
 }
 
 // kubectl runs kubectl against the control plane, as an app team would.
-func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
+func kubectl(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "kubectl", append([]string{"--kubeconfig=" + cp.kubeconfig}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

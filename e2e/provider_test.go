@@ -170,12 +170,13 @@ func (p *provider) keyIn(region, id string) (awsKey, bool) {
 	return *k, true
 }
 
-// alias returns the id of the key alias/<name> targets in the region, and
-// whether the pretend AWS has that alias.
-func (p *provider) alias(region, name string) (string, bool) {
+// alias returns the id of the key alias/<name> targets in the example's
+// region, where the scenarios that read aliases make them, and whether the
+// pretend AWS has that alias.
+func (p *provider) alias(name string) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	id, ok := p.aliases[place{region, "alias/" + name}]
+	id, ok := p.aliases[place{exampleRegion, "alias/" + name}]
 	return id, ok
 }
 

@@ -161,7 +161,7 @@ func refusedForAliasInAWS(t *testing.T, f flavour, k *kms.Client, app *unstructu
 		}
 		return nil
 	})
-	out, err := kubectl(t, "", "describe", f.resource, "-n", app.GetNamespace(), app.GetName())
+	out, err := kubectl(t, "describe", f.resource, "-n", app.GetNamespace(), app.GetName())
 	if err != nil || !strings.Contains(out, "exists in AWS") {
 		t.Errorf("kubectl describe %s: want the refusal, got %v:\n%s", f.resource, err, out)
 	}
@@ -280,7 +280,7 @@ func TestReplacedKeyIsNamed(t *testing.T) {
 			_, _, msg := condition(s.app, keyAvailable)
 			t.Logf("KeyAvailable: %s", msg)
 			t.Logf("the provider's KMS writes after the key was scheduled for deletion: %v", writes(rec.since(mark)))
-			out, err := kubectl(t, "", "describe", f.resource, "-n", s.ns, s.name)
+			out, err := kubectl(t, "describe", f.resource, "-n", s.ns, s.name)
 			if err != nil || !strings.Contains(out, "KeyReplaced") {
 				t.Errorf("kubectl describe %s: want the KeyReplaced event, got %v:\n%s", f.resource, err, out)
 			}

@@ -165,7 +165,7 @@ func (s *story) ready(t *testing.T) {
 	checkStatusIs(t, s.app, want)
 
 	// What an app team reads: the printer columns.
-	out, err := kubectl(t, "", "get", s.f.resource, "-n", s.ns, s.name)
+	out, err := kubectl(t, "get", s.f.resource, "-n", s.ns, s.name)
 	if err != nil {
 		t.Fatalf("kubectl get %s: %v\n%s", s.f.resource, err, out)
 	}
@@ -528,7 +528,7 @@ func TestOneAliasOneOwner(t *testing.T) {
 			if _, _, msg := condition(second, "SpecValid"); strings.Contains(msg, first.ns) {
 				t.Errorf("the refusal names the first claim's namespace %s: %q", first.ns, msg)
 			}
-			out, err := kubectl(t, "", "describe", f.resource, "-n", ns, first.name)
+			out, err := kubectl(t, "describe", f.resource, "-n", ns, first.name)
 			if err != nil || !strings.Contains(out, "already managed by another KmsBackend") {
 				t.Errorf("kubectl describe %s of the second: want the refusal, got %v:\n%s", f.resource, err, out)
 			}

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -154,4 +155,14 @@ func onlyOne(ctx context.Context, gvk schema.GroupVersionKind, ns, xr string) (*
 		return nil, fmt.Errorf("want one %s in %s, got %d", gvk.Kind, ns, len(l.Items))
 	}
 	return &l.Items[0], nil
+}
+
+// kubectlIn runs kubectl against the control plane with stdin on its
+// standard input, as an app team applies a manifest.
+func kubectlIn(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), "kubectl", append([]string{"--kubeconfig=" + cp.kubeconfig}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }

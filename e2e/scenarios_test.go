@@ -87,7 +87,7 @@ func TestExampleClaimBecomesReady(t *testing.T) {
 	// What an app team reads: the printer columns.
 	// (kmsbackend alone would be ambiguous here: the namespaced flavour's
 	// XR is a KmsBackend too, in kms.m.example.org.)
-	out, err := kubectl(t, "", "get", "kmsbackends.kms.example.org", "-n", ns)
+	out, err := kubectl(t, "get", "kmsbackends.kms.example.org", "-n", ns)
 	if err != nil {
 		t.Fatalf("kubectl get kmsbackend: %v\n%s", err, out)
 	}
@@ -155,7 +155,7 @@ func TestSchemaRefusesClaim(t *testing.T) {
 		s["adminUsers"] = []any{"arn:aws:iam::123456789012:group/admins"}
 		s["aliasName"] = "aws/bad"
 	})
-	out, err := kubectl(t, asYAML(t, claim), "apply", "-f", "-")
+	out, err := kubectlIn(t, asYAML(t, claim), "apply", "-f", "-")
 	if err == nil {
 		t.Fatalf("kubectl apply of an invalid claim: want an error, got none:\n%s", out)
 	}
@@ -228,7 +228,7 @@ func TestKeyReplacingEditsAreRefused(t *testing.T) {
 			"spec.aliasName": func(s map[string]any) { s["aliasName"] = "orders-renamed" },
 		} {
 			edited := exampleClaim(t, ns, "orders", edit)
-			out, err := kubectl(t, asYAML(t, edited), "apply", "-f", "-")
+			out, err := kubectlIn(t, asYAML(t, edited), "apply", "-f", "-")
 			if err == nil || !strings.Contains(out, field) {
 				t.Errorf("kubectl apply changing %s: want refused naming it, got err %v:\n%s", field, err, out)
 			}
@@ -254,7 +254,7 @@ func TestKeyReplacingEditsAreRefused(t *testing.T) {
 
 		// A first region passes admission (there was none to keep), so
 		// the function must refuse it.
-		out, err := kubectl(t, "", "patch", "kmsbackend", "ledger", "-n", ns, "--type=merge", "-p", `{"spec":{"region":"us-east-1"}}`)
+		out, err := kubectl(t, "patch", "kmsbackend", "ledger", "-n", ns, "--type=merge", "-p", `{"spec":{"region":"us-east-1"}}`)
 		if err != nil {
 			t.Fatalf("kubectl patch: %v\n%s", err, out)
 		}
@@ -363,7 +363,7 @@ func TestDeletion(t *testing.T) {
 			if tc.wantState == "PendingDeletion" && aws.Window != 9 {
 				t.Errorf("the key's deletion window: want the claim's 9 days, got %v", aws.Window)
 			}
-			if _, ok := sim.alias(exampleRegion, name); ok != (tc.policy == "Orphan") {
+			if _, ok := sim.alias(name); ok != (tc.policy == "Orphan") {
 				t.Errorf("alias/%s in AWS after deleting a claim with deletionPolicy %s: exists %v", name, tc.policy, ok)
 			}
 		})
