@@ -103,6 +103,15 @@ func orUnknown(s string) string {
 	return shown(s)
 }
 
+// ClaimKeyID is the id of the claim's key: as the Key reports it, else the
+// id of the key the claim adopts; empty while neither is known.
+func ClaimKeyID(b Backend, o Observed) string {
+	if id := o.KeyID(); id != "" {
+		return id
+	}
+	return b.ExistingKeyID
+}
+
 // AliasAdoption decides how the Alias of a backend in a region (the key's,
 // or a replica's) is managed: observed only, until the provider reports
 // whether the alias exists in AWS; created and managed in full when it does

@@ -71,16 +71,14 @@ func KeyAvailability(o Observed, regions []string, aliasName, keyID string, d Ad
 	case !available(key):
 		keyWait = "Waiting for the key"
 	}
-	aliasWait := aliasWaiting(d.Aliases[regions[0]], alias, aliasName, regions[0])
-	switch {
+	switch aliasWait := aliasWaiting(d.Aliases[regions[0]], alias, aliasName, regions[0]); {
 	case keyWait == "" && aliasWait == "":
 	case keyWait == "":
 		return creating(aliasWait)
-	case aliasWait == "" || aliasWait == "Waiting for the alias":
-		if aliasWait != "" {
-			return creating(keyWait + "; the alias waits for the key")
-		}
+	case aliasWait == "":
 		return creating(keyWait)
+	case aliasWait == waitingForAlias:
+		return creating(keyWait + "; the alias waits for the key")
 	default:
 		return creating(keyWait + "; " + lowerFirst(aliasWait))
 	}
@@ -90,7 +88,7 @@ func KeyAvailability(o Observed, regions []string, aliasName, keyID string, d Ad
 			return creating("Waiting for the replica in " + r + "; its alias waits for it")
 		}
 		if wait := aliasWaiting(d.Aliases[r], replicaAlias, aliasName, r); wait != "" {
-			if wait == "Waiting for the alias" {
+			if wait == waitingForAlias {
 				wait += " in " + r
 			}
 			return creating(wait)
@@ -104,6 +102,10 @@ func KeyAvailability(o Observed, regions []string, aliasName, keyID string, d Ad
 // created.
 func probing(a Adoption) bool { return a == adoptionProbe || a == adoptionCreate }
 
+// waitingForAlias is what an Alias that is managed, but not yet available,
+// waits for.
+const waitingForAlias = "Waiting for the alias"
+
 // aliasWaiting says what the Alias in a region waits for, or empty when it
 // is available.
 func aliasWaiting(a Adoption, c Conditions, aliasName, region string) string {
@@ -113,7 +115,7 @@ func aliasWaiting(a Adoption, c Conditions, aliasName, region string) string {
 	case a == adoptionCreate && c.Missing():
 		return "Creating " + aliasPrefix + aliasName + " in " + region + ", which AWS reported missing"
 	case !available(c):
-		return "Waiting for the alias"
+		return waitingForAlias
 	}
 	return ""
 }

@@ -171,10 +171,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		rsp.Desired.Resources = map[string]*fnv1.Resource{}
 	}
 	keyConditions, aliasConditions := observed.conditions()
-	keyID := observed.KeyID()
-	if keyID == "" {
-		keyID = backend.ExistingKeyID
-	}
+	keyID := ClaimKeyID(backend, observed)
 	rsp.Desired.Resources[keyName] = desired(DesiredKey(backend, policy, adoptions.Key, scope), keyConditions.True(conditionReady) && adoptions.Key.Managed())
 	if answered[backend.Region] || observed.Alias != nil {
 		a := adoptions.Aliases[backend.Region]
@@ -215,20 +212,17 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 
+	if len(newlyRefused) > 0 {
+		// An alias refused for the first time: the response records the
+		// refusal on its Alias, observe-only for good, so it is applied,
+		// without a Fatal result; every later call refuses the claim.
+		setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(newlyRefused)}, xr.KeyAvailable)
+		reportRefusal(rsp, log, reasonInvalidSpec, "invalid spec: "+join(newlyRefused))
+		return rsp, nil
+	}
 	availability := KeyAvailability(observed, backend.Regions(), backend.AliasName, backend.ExistingKeyID, adoptions)
 	if isReplaced {
 		availability = replaced
-	}
-	if len(newlyRefused) > 0 {
-		// An alias refused for the first time: the response records the
-		// refusal on its Alias, observe-only for good, so it is applied;
-		// every later call refuses the claim as invalid.
-		msg := "invalid spec: " + join(newlyRefused)
-		setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(newlyRefused)}, xr.KeyAvailable)
-		log.Info("Refusing the XR", "reason", reasonInvalidSpec, "message", msg)
-		response.ConditionFalse(rsp, conditionSpecValid, reasonInvalidSpec).WithMessage(msg).TargetCompositeAndClaim()
-		response.Warning(rsp, errors.New(msg)).WithReason(reasonInvalidSpec).TargetCompositeAndClaim()
-		return rsp, nil
 	}
 	setAvailability(rsp, availability, xr.KeyAvailable)
 	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
@@ -259,10 +253,7 @@ func adopt(b Backend, o Observed) (Adoptions, field.ErrorList, field.ErrorList) 
 	}
 	d := Adoptions{Key: key, Aliases: make(map[string]Adoption, len(b.ReplicaRegions)+1)}
 	for _, r := range b.Regions() {
-		keyID, keyARN := o.KeyID(), o.KeyARN()
-		if keyID == "" {
-			keyID = b.ExistingKeyID
-		}
+		keyID, keyARN := ClaimKeyID(b, o), o.KeyARN()
 		if r != b.Region {
 			keyID, keyARN = "", ""
 			if rep := o.Replicas[r]; rep != nil {
@@ -399,13 +390,19 @@ func desired(obj *structpb.Struct, ready bool) *fnv1.Resource {
 // SpecValid=False condition and a warning event, both on the XR and its
 // claim, and a Fatal result, so that nothing is applied. It logs it once.
 func refuse(rsp *fnv1.RunFunctionResponse, log logging.Logger, reason, msg string) *fnv1.RunFunctionResponse {
-	log.Info("Refusing the XR", "reason", reason, "message", msg)
-	response.ConditionFalse(rsp, conditionSpecValid, reason).WithMessage(msg).TargetCompositeAndClaim()
 	// Crossplane stops reading results at the first Fatal one, so the
 	// warning, the only one of the two that reaches the claim, goes first.
-	response.Warning(rsp, errors.New(msg)).WithReason(reason).TargetCompositeAndClaim()
+	reportRefusal(rsp, log, reason, msg)
 	response.Fatal(rsp, errors.New(msg))
 	return rsp
+}
+
+// reportRefusal logs a refusal once, and reports it on the XR and its
+// claim as a SpecValid=False condition and a warning event.
+func reportRefusal(rsp *fnv1.RunFunctionResponse, log logging.Logger, reason, msg string) {
+	log.Info("Refusing the XR", "reason", reason, "message", msg)
+	response.ConditionFalse(rsp, conditionSpecValid, reason).WithMessage(msg).TargetCompositeAndClaim()
+	response.Warning(rsp, errors.New(msg)).WithReason(reason).TargetCompositeAndClaim()
 }
 
 // capped keeps the first maxReported warnings, each of which becomes an

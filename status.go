@@ -31,10 +31,10 @@ type ReplicaStatus struct {
 func ComputeStatus(b Backend, o Observed, d Adoptions, recorded RecordedKey, replaced bool) Status {
 	name := aliasPrefix + b.AliasName
 	s := Status{AliasName: &name, KeyID: nonEmpty(recorded.ID)}
-	if k := o.Key; k != nil && k.KeyID != "" && !replaced {
-		s.KeyID = &k.KeyID
-	}
 	if k := o.Key; k != nil {
+		if k.KeyID != "" && !replaced {
+			s.KeyID = &k.KeyID
+		}
 		s.KeyARN = nonEmpty(k.ARN)
 		s.RotationEnabled = k.RotationEnabled
 		s.DeletionWindow = k.DeletionWindowInDays
