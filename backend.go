@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -24,7 +25,13 @@ type Backend struct {
 	StandardUsers []string
 	// AccountRoot is the root principal of the key's account, or empty when
 	// the platform dropped the EnableIAMUserPermissions statement.
-	AccountRoot        string
+	AccountRoot string
+	// ProviderPrincipal is the IAM ARN provider-aws acts as, an
+	// administrator beside AdminUsers; empty when the platform names none.
+	ProviderPrincipal string
+	// KeyAdministration limits the administrators to AWS's
+	// key-administrator actions; otherwise they have kms:*.
+	KeyAdministration  bool
 	Region             string
 	Tags               map[string]string
 	ProviderConfigName string
@@ -43,6 +50,20 @@ type Backend struct {
 	// policy.accountId, else the admin users' account; empty when the admin
 	// users span several accounts and the input names none.
 	Account string
+}
+
+// Administrators are the principals the key policy names as key
+// administrators: the admin users and provider-aws' principal, sorted and
+// free of duplicates.
+func (b Backend) Administrators() []string {
+	if b.ProviderPrincipal == "" {
+		return b.AdminUsers
+	}
+	i, found := slices.BinarySearch(b.AdminUsers, b.ProviderPrincipal)
+	if found {
+		return b.AdminUsers
+	}
+	return slices.Insert(slices.Clone(b.AdminUsers), i, b.ProviderPrincipal)
 }
 
 // Regions are the regions of the backend's key and its replicas, the key's
@@ -105,6 +126,12 @@ const (
 	defaultDeletionWindowInDays = 30
 	defaultProviderConfigName   = "default"
 	defaultDescriptionFormat    = "KMS key for alias/%s"
+)
+
+// The values of the function input's policy.administratorActions.
+const (
+	administratorActionsAll               = "All"
+	administratorActionsKeyAdministration = "KeyAdministration"
 )
 
 // Names in AWS and provider-aws that a claim's values are checked against.

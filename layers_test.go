@@ -27,7 +27,7 @@ var layers = [][]string{
 	// The function's input, the XR's spec and the observed resources, parsed.
 	{"settings.go", "spec.go", "observed.go"},
 	// The rules of AWS and Kubernetes that values follow.
-	{"rules.go", "arn.go"},
+	{"rules.go", "arn.go", "partition.go"},
 	// The resolved Backend and the names every stage shares.
 	{"backend.go"},
 }

@@ -8,13 +8,30 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// Actions of the statements. They cover Vault's awskms seal (Encrypt,
-// Decrypt, DescribeKey), S3 SSE-KMS (GenerateDataKey*, Decrypt) and the
-// grants EBS and RDS create on a user's behalf.
+// Actions of the statements. The users' cover Vault's awskms seal
+// (Encrypt, Decrypt, DescribeKey) and S3 SSE-KMS (GenerateDataKey*,
+// Decrypt); the grants are those EBS and RDS create on a user's behalf.
 var (
-	adminActions = []string{"kms:*"}
+	allActions   = []string{"kms:*"}
 	userActions  = []string{"kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
 	grantActions = []string{"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
+	// userAndGrantActions are what allowedServices holds the standard users
+	// to: every use of the key.
+	userAndGrantActions = slices.Concat(userActions, grantActions)
+	// cryptoActions are the users' actions that no administrator's list
+	// holds: a standard user who is also an administrator is held to
+	// allowedServices for these, and keeps the rest for managing the key.
+	cryptoActions = []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"}
+	// keyAdministrationActions are AWS's key-administrator actions (the
+	// console's default key policy): every management action, no
+	// cryptographic one. A multi-region key's administrators also need
+	// kms:ReplicateKey, which the provider calls to create each replica.
+	keyAdministrationActions = []string{
+		"kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*", "kms:Enable*",
+		"kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
+		"kms:TagResource", "kms:UntagResource", "kms:Update*",
+	}
+	multiRegionKeyAdministrationActions = slices.Sorted(slices.Values(append(slices.Clone(keyAdministrationActions), "kms:ReplicateKey")))
 )
 
 // PolicyDocument is an IAM policy document. Field order is the order of the
@@ -39,35 +56,80 @@ type Principals struct {
 	AWS []string `json:"AWS"`
 }
 
-// KeyPolicy returns the key policy for a backend: the account root, admins,
-// users and grants. With allowed services, the users and their grants are
-// held to requests those services make on their behalf in the key's
-// regions.
+// KeyPolicy returns the key policy for a backend: the account root, the
+// administrators, the users and their grants. With allowed services, the
+// users and their grants are allowed only through those services in the
+// key's regions, and denied everything else whatever their IAM policies
+// allow: the root statement lets IAM grant them the key, and only a Deny
+// outweighs an Allow.
 func KeyPolicy(b Backend) PolicyDocument {
-	stmts := make([]Statement, 0, 4)
+	stmts := make([]Statement, 0, 6)
 	if b.AccountRoot != "" {
-		stmts = append(stmts, allow("EnableIAMUserPermissions", []string{b.AccountRoot}, adminActions))
+		stmts = append(stmts, allow("EnableIAMUserPermissions", []string{b.AccountRoot}, allActions))
 	}
+	admins := b.Administrators()
 	users := allow(sidUsers, b.StandardUsers, userActions)
 	grants := allow("KeyUsersPersistentResourceGrants", b.StandardUsers, grantActions)
 	grants.Condition = map[string]map[string]any{"Bool": {"kms:GrantIsForAWSResource": "true"}}
-	if via := viaService(b); len(via) > 0 {
+	via := viaService(b)
+	if len(via) > 0 {
 		users.Condition = map[string]map[string]any{"StringEquals": {"kms:ViaService": via}}
 		grants.Condition["StringEquals"] = map[string]any{"kms:ViaService": via}
 	}
-	stmts = append(stmts, allow(sidAdministrators, b.AdminUsers, adminActions), users, grants)
+	stmts = append(stmts, allow(sidAdministrators, admins, adminActions(b)), users, grants)
+	if len(via) == 0 {
+		return PolicyDocument{Version: "2012-10-17", Statement: stmts}
+	}
+	outside := map[string]map[string]any{"StringNotEquals": {"kms:ViaService": via}}
+	plain, administering := splitUsers(b.StandardUsers, admins)
+	if len(plain) > 0 {
+		stmts = append(stmts, deny("DenyKeyUsersOutsideAllowedServices", plain, userAndGrantActions, outside))
+	}
+	if len(administering) > 0 {
+		stmts = append(stmts, deny("DenyKeyAdministratorsUseOutsideAllowedServices", administering, cryptoActions, outside))
+	}
 	return PolicyDocument{Version: "2012-10-17", Statement: stmts}
+}
+
+// adminActions are the administrators' actions: kms:*, unless the platform
+// chose AWS's key-administrator list.
+func adminActions(b Backend) []string {
+	switch {
+	case !b.KeyAdministration:
+		return allActions
+	case b.MultiRegion():
+		return multiRegionKeyAdministrationActions
+	}
+	return keyAdministrationActions
+}
+
+// splitUsers splits the standard users into those who are not
+// administrators and those who are. Both lists are sorted.
+func splitUsers(users, admins []string) (plain, administering []string) {
+	for _, u := range users {
+		if _, found := slices.BinarySearch(admins, u); found {
+			administering = append(administering, u)
+		} else {
+			plain = append(plain, u)
+		}
+	}
+	return plain, administering
 }
 
 // viaService returns the kms:ViaService values of the allowed services, one
 // per service and region, the key's and its replicas', sorted: a replica
-// carries the same policy.
+// carries the same policy. Each names the service as AWS does in the
+// region's partition: <service>.<region>.<the partition's DNS suffix>.
 func viaService(b Backend) []string {
+	if len(b.AllowedServices) == 0 {
+		return nil
+	}
 	regions := b.Regions()
 	out := make([]string, 0, len(b.AllowedServices)*len(regions))
-	for _, s := range b.AllowedServices {
-		for _, r := range regions {
-			out = append(out, s+"."+r+".amazonaws.com")
+	for _, r := range regions {
+		suffix := dnsSuffix(r)
+		for _, s := range b.AllowedServices {
+			out = append(out, s+"."+r+"."+suffix)
 		}
 	}
 	slices.Sort(out)
@@ -76,6 +138,10 @@ func viaService(b Backend) []string {
 
 func allow(sid string, principals, actions []string) Statement {
 	return Statement{Sid: sid, Effect: "Allow", Principal: Principals{AWS: principals}, Action: actions, Resource: "*"}
+}
+
+func deny(sid string, principals, actions []string, condition map[string]map[string]any) Statement {
+	return Statement{Sid: sid, Effect: "Deny", Principal: Principals{AWS: principals}, Action: actions, Resource: "*", Condition: condition}
 }
 
 // Marshal returns the policy as compact JSON. Principals arrive sorted from

@@ -13,12 +13,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestKeyPolicyGolden(t *testing.T) {
-	cases := map[string]struct {
-		reason   string
-		spec     map[string]any
-		settings func(*Settings)
-	}{
+// policyCase is a claim and the platform's settings whose key policy is a
+// golden file under testdata/policies/, which the IAM evaluator judges too.
+type policyCase struct {
+	reason   string
+	spec     map[string]any
+	settings func(*Settings)
+}
+
+// policyCases are the claims whose policies are kept as golden files, one of
+// each shape the policy takes.
+func policyCases() map[string]policyCase {
+	return map[string]policyCase{
 		"Example": {
 			reason: "The Terraform module's example: one admin, one user.",
 			spec:   validSpec(),
@@ -50,7 +56,7 @@ func TestKeyPolicyGolden(t *testing.T) {
 			}(),
 		},
 		"GovCloudWithoutRoot": {
-			reason: "The partition comes from the ARNs; the platform dropped the root statement.",
+			reason: "The partition comes from the ARNs; the platform dropped the root statement and named provider-aws' role, an administrator.",
 			spec: func() map[string]any {
 				s := validSpec()
 				s["region"] = "us-gov-west-1"
@@ -58,9 +64,58 @@ func TestKeyPolicyGolden(t *testing.T) {
 				s["standardUsers"] = []any{"arn:aws-us-gov:iam::123456789012:role/app"}
 				return s
 			}(),
-			settings: func(s *Settings) { s.IncludeAccountRoot = false },
+			settings: func(s *Settings) {
+				s.IncludeAccountRoot = false
+				s.ProviderPrincipal = "arn:aws-us-gov:iam::123456789012:role/crossplane-provider-aws"
+			},
+		},
+		"AllowedServicesAdministeringUser": {
+			reason: "A standard user who is also an administrator is held to the services for the cryptographic actions only; the others for every use.",
+			spec: func() map[string]any {
+				s := validSpec()
+				s["standardUsers"] = []any{user, admin, "arn:aws:iam::123456789012:user/batch"}
+				s["allowedServices"] = []any{"ec2"}
+				return s
+			}(),
+		},
+		"AllowedServicesChina": {
+			reason: "kms:ViaService names the services with the aws-cn partition's DNS suffix.",
+			spec: func() map[string]any {
+				s := validSpec()
+				s["region"] = "cn-north-1"
+				s["replicaRegions"] = []any{"cn-northwest-1"}
+				s["adminUsers"] = []any{"arn:aws-cn:iam::123456789012:role/admin"}
+				s["standardUsers"] = []any{"arn:aws-cn:iam::123456789012:role/app"}
+				s["allowedServices"] = []any{"s3"}
+				return s
+			}(),
+		},
+		"KeyAdministration": {
+			reason: "The platform chose AWS's key-administrator actions: management, no cryptographic action.",
+			spec:   validSpec(),
+			settings: func(s *Settings) {
+				s.KeyAdministration = true
+				s.ProviderPrincipal = "arn:aws:iam::123456789012:role/crossplane-provider-aws"
+			},
+		},
+		"KeyAdministrationWithReplicas": {
+			reason: "A multi-region key's administrators may also replicate it; without the root statement.",
+			spec: func() map[string]any {
+				s := validSpec()
+				s["replicaRegions"] = []any{"us-east-1"}
+				return s
+			}(),
+			settings: func(s *Settings) {
+				s.IncludeAccountRoot = false
+				s.KeyAdministration = true
+				s.ProviderPrincipal = "arn:aws:iam::123456789012:role/crossplane-provider-aws"
+			},
 		},
 	}
+}
+
+func TestKeyPolicyGolden(t *testing.T) {
+	cases := policyCases()
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			s := defaultSettings()

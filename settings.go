@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -11,13 +12,20 @@ import (
 // Settings are a platform team's defaults and guardrails, read from the
 // function's input, with the built-in defaults filled in.
 type Settings struct {
-	Region                  string
-	ProviderConfigName      string
-	DeletionWindowInDays    int64
-	EnableKeyRotation       bool
-	Tags                    map[string]string
-	IncludeAccountRoot      bool
-	AccountID               string
+	Region               string
+	ProviderConfigName   string
+	DeletionWindowInDays int64
+	EnableKeyRotation    bool
+	Tags                 map[string]string
+	IncludeAccountRoot   bool
+	AccountID            string
+	// ProviderPrincipal is the IAM ARN provider-aws acts as, which the key
+	// policy names among the administrators; empty when the input names
+	// none, which it may only while the root statement is kept.
+	ProviderPrincipal string
+	// KeyAdministration limits the administrators to AWS's
+	// key-administrator actions instead of kms:*.
+	KeyAdministration       bool
 	AllowedAccountIDs       []string
 	MinDeletionWindowInDays int64
 	MaxReplicaRegions       int64
@@ -104,6 +112,39 @@ func ParseInput(in *v1beta1.Input) (Settings, field.ErrorList) {
 			}
 			s.AccountID = *pol.AccountID
 		}
+		if a := pol.AdministratorActions; a != nil {
+			switch *a {
+			case administratorActionsAll:
+			case administratorActionsKeyAdministration:
+				s.KeyAdministration = true
+			default:
+				errs = append(errs, field.NotSupported(p.Child("administratorActions"), shown(*a), []string{administratorActionsAll, administratorActionsKeyAdministration}))
+			}
+		}
+		if arn := pol.ProviderPrincipalARN; arn != nil {
+			errs = append(errs, checkProviderPrincipal(p.Child("providerPrincipalArn"), *arn, s.AllowedAccountIDs)...)
+			s.ProviderPrincipal = *arn
+		}
+	}
+	if !s.IncludeAccountRoot && s.ProviderPrincipal == "" {
+		errs = append(errs, field.Required(inputPath.Child("policy", "providerPrincipalArn"),
+			"must name the IAM role provider-aws acts as when includeAccountRoot is false: without the root statement, a key policy that does not name the provider leaves a key that no one but AWS Support can manage"))
 	}
 	return s, errs
+}
+
+// checkProviderPrincipal checks the ARN the input names for provider-aws: a
+// role or user (not an account root, which would be the root statement
+// again), of an account the platform allows.
+func checkProviderPrincipal(p *field.Path, arn string, allowed []string) field.ErrorList {
+	prin, msg := ParsePrincipal(arn)
+	switch {
+	case msg != "":
+		return field.ErrorList{field.Invalid(p, shown(arn), msg)}
+	case strings.HasSuffix(arn, ":root"):
+		return field.ErrorList{field.Invalid(p, arn, "must name the role or user provider-aws acts as, not an account root")}
+	case len(allowed) > 0 && !slices.Contains(allowed, prin.Account):
+		return field.ErrorList{field.Invalid(p, arn, "account "+prin.Account+" is not one of guardrails.allowedAccountIds")}
+	}
+	return nil
 }

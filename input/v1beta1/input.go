@@ -66,9 +66,28 @@ type Policy struct {
 	// IncludeAccountRoot keeps the EnableIAMUserPermissions statement, which
 	// lets IAM policies of the account grant access to the key. Defaults to
 	// true; set false for keys whose access is governed by the key policy
-	// alone.
+	// alone, which then requires providerPrincipalArn.
 	// +optional
 	IncludeAccountRoot *bool `json:"includeAccountRoot,omitempty"`
+
+	// ProviderPrincipalARN is the IAM role or user that provider-aws acts
+	// as, e.g. arn:aws:iam::123456789012:role/crossplane-provider-aws. The
+	// key policy names it among the key administrators, so that the
+	// provider can always manage the key. Required when includeAccountRoot
+	// is false: without the root statement, a key whose policy does not
+	// name the provider could be managed by no one but AWS Support.
+	// +optional
+	ProviderPrincipalARN *string `json:"providerPrincipalArn,omitempty"`
+
+	// AdministratorActions are what the key policy allows the key
+	// administrators (a claim's adminUsers, and providerPrincipalArn): All
+	// (the default) is every KMS action, kms:*; KeyAdministration is AWS's
+	// key-administrator list, which manages the key (describe, enable,
+	// disable, tag, put the policy, rotate, schedule deletion, ...) but
+	// does not use it (no Encrypt, Decrypt or GenerateDataKey).
+	// +kubebuilder:validation:Enum=All;KeyAdministration
+	// +optional
+	AdministratorActions *string `json:"administratorActions,omitempty"`
 
 	// AccountID is the 12-digit account whose root the
 	// EnableIAMUserPermissions statement names. Required when a claim's

@@ -128,6 +128,16 @@ func (in *Policy) DeepCopyInto(out *Policy) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.ProviderPrincipalARN != nil {
+		in, out := &in.ProviderPrincipalARN, &out.ProviderPrincipalARN
+		*out = new(string)
+		**out = **in
+	}
+	if in.AdministratorActions != nil {
+		in, out := &in.AdministratorActions, &out.AdministratorActions
+		*out = new(string)
+		**out = **in
+	}
 	if in.AccountID != nil {
 		in, out := &in.AccountID, &out.AccountID
 		*out = new(string)
