@@ -1,5 +1,6 @@
 # function-kms-backend: a newcomer's entry points. `make render` and
-# `make test` are all a fresh clone needs (Go is the only prerequisite).
+# `make test` are all a fresh clone needs (Go, and Node 20 with npm for the
+# IAM evaluator make test judges key policies with).
 
 CROSSPLANE_VERSION ?= v2.2.1
 BIN                := $(CURDIR)/bin
@@ -70,12 +71,20 @@ render-adopt: $(CROSSPLANE)
 render-alias-exists: $(CROSSPLANE)
 	hack/render.sh example/xr.yaml $(LEGACY) --observed-resources=example/alias-exists/observed.yaml
 
-## test: every test: unit, golden, fuzz seeds, the real CLI's render and
-## validate; the gRPC server under the race detector; each fuzz target briefly.
+# The IAM policy evaluator the tests judge key policies with, pinned in
+# hack/iam-simulate/ and installed with npm (Node 20); tests only.
+IAM_SIMULATE := hack/iam-simulate/node_modules/.package-lock.json
+$(IAM_SIMULATE): hack/iam-simulate/package.json hack/iam-simulate/package-lock.json hack/install-iam-simulate.sh
+	hack/install-iam-simulate.sh
+
+## test: every test: unit, golden, fuzz seeds, key policies judged by an IAM
+## evaluator, the real CLI's render and validate; the gRPC server under the
+## race detector; each fuzz target briefly.
 # -count=1: the render tests run external binaries, which Go's test cache
-# cannot see change.
-test: $(CROSSPLANE)
-	go test -count=1 ./...
+# cannot see change. IAM_SIMULATE=required fails, rather than skips, the
+# evaluator's tests when it is missing.
+test: $(CROSSPLANE) $(IAM_SIMULATE)
+	IAM_SIMULATE=required go test -count=1 ./...
 	go test -count=1 -race -run '^TestGRPC' .
 	FUZZTIME=3s FUZZCACHE=fresh hack/fuzz.sh $(FUZZ_TARGETS)
 

@@ -298,6 +298,25 @@ func TestResolveRules(t *testing.T) {
 			args:   args{with: `allowedServices: [` + strings.Repeat("s3, ", 20) + `s3]`},
 			want:   []string{`spec.allowedServices: Too many: 21: must have at most 20 items`},
 		},
+		"ServicesWithRootUser": {
+			reason: "A Deny naming an account root would deny every principal of the account, administrators and provider-aws included.",
+			args:   args{with: "allowedServices: [s3]\nstandardUsers: [\"arn:aws:iam::123456789012:role/app\", \"arn:aws:iam::123456789012:root\"]"},
+			want:   []string{`spec.standardUsers[1]: Invalid value: "arn:aws:iam::123456789012:root": is every principal of its account: with allowedServices, all of them would be denied direct use of the key, its administrators and provider-aws included; name the roles or users that use the key`},
+		},
+		"RootUserWithoutServices": {
+			reason: "Without allowedServices an account root may be a standard user: the account's IAM policies decide.",
+			args:   args{with: `standardUsers: ["arn:aws:iam::123456789012:root"]`},
+		},
+		"ProviderPrincipalPartition": {
+			reason: "provider-aws' principal shares the partition of the claim's ARNs, which are refused against it.",
+			args: args{
+				settings: func(s *Settings) { s.ProviderPrincipal = "arn:aws-us-gov:iam::123456789012:role/crossplane" },
+			},
+			want: []string{
+				`spec.adminUsers[0]: Invalid value: "arn:aws:iam::123456789012:role/admin": partition aws differs from aws-us-gov of input.policy.providerPrincipalArn; all principals must share one partition`,
+				`spec.standardUsers[0]: Invalid value: "arn:aws:iam::123456789012:role/app": partition aws differs from aws-us-gov of input.policy.providerPrincipalArn; all principals must share one partition`,
+			},
+		},
 		"ServicesNotStrings": {
 			reason: "allowedServices is a list of strings.",
 			args:   args{with: `allowedServices: [s3, 3]`},
@@ -378,6 +397,7 @@ func TestResolveDefaultsAndNormalisation(t *testing.T) {
 func TestResolveWithoutAccountRoot(t *testing.T) {
 	s := defaultSettings()
 	s.IncludeAccountRoot = false
+	s.ProviderPrincipal = "arn:aws:iam::111111111111:role/crossplane"
 	spec := validSpec()
 	spec["adminUsers"] = []any{"arn:aws:iam::111111111111:role/a", "arn:aws:iam::222222222222:role/a"}
 	got, _, errs := check(t, spec, s)
@@ -387,8 +407,91 @@ func TestResolveWithoutAccountRoot(t *testing.T) {
 	if got.AccountRoot != "" {
 		t.Errorf("AccountRoot: want empty, got %q", got.AccountRoot)
 	}
-	if p := KeyPolicy(got); p.Statement[0].Sid != "KeyAdministrators" || len(p.Statement) != 3 {
-		t.Errorf("want the policy without EnableIAMUserPermissions, got %+v", p.Statement)
+	p := KeyPolicy(got)
+	if p.Statement[0].Sid != "KeyAdministrators" || len(p.Statement) != 3 {
+		t.Fatalf("want the policy without EnableIAMUserPermissions, got %+v", p.Statement)
+	}
+	want := []string{"arn:aws:iam::111111111111:role/a", "arn:aws:iam::111111111111:role/crossplane", "arn:aws:iam::222222222222:role/a"}
+	if diff := cmp.Diff(want, p.Statement[0].Principal.AWS); diff != "" {
+		t.Errorf("administrators: provider-aws' principal among the admin users, sorted: -want, +got:\n%s", diff)
+	}
+}
+
+func TestResolveVaultWarning(t *testing.T) {
+	spec := validSpec()
+	spec["standardUsers"] = []any{user, "arn:aws:iam::123456789012:role/platform/Vault-Server"}
+	if _, warns, errs := check(t, spec, defaultSettings()); len(warns) > 0 || len(errs) > 0 {
+		t.Errorf("without allowedServices a Vault role is a user like any other; got %v and %v", warns, errs)
+	}
+	spec["allowedServices"] = []any{"s3"}
+	_, warns, errs := check(t, spec, defaultSettings())
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	want := []string{`spec.standardUsers[1]: arn:aws:iam::123456789012:role/platform/Vault-Server looks like Vault's role: Vault's awskms seal calls KMS directly, which allowedServices denies to every standard user; leave allowedServices unset on a key that seals Vault`}
+	if diff := cmp.Diff(want, warns); diff != "" {
+		t.Errorf("warnings: -want, +got:\n%s", diff)
+	}
+}
+
+func TestParseInputPolicy(t *testing.T) {
+	const provider = "arn:aws:iam::123456789012:role/crossplane"
+	cases := map[string]struct {
+		policy     v1beta1.Policy
+		guardrails *v1beta1.Guardrails
+		want       []string
+	}{
+		"RootWithoutProvider": {
+			policy: v1beta1.Policy{},
+		},
+		"NoRootWithProvider": {
+			policy: v1beta1.Policy{IncludeAccountRoot: ptr.To(false), ProviderPrincipalARN: ptr.To(provider)},
+		},
+		"NoRootWithoutProvider": {
+			policy: v1beta1.Policy{IncludeAccountRoot: ptr.To(false)},
+			want:   []string{`input.policy.providerPrincipalArn: Required value: must name the IAM role provider-aws acts as when includeAccountRoot is false: without the root statement, a key policy that does not name the provider leaves a key that no one but AWS Support can manage`},
+		},
+		"ProviderNotAnARN": {
+			policy: v1beta1.Policy{ProviderPrincipalARN: ptr.To("crossplane")},
+			want:   []string{`input.policy.providerPrincipalArn: Invalid value: "crossplane": must be an IAM ARN like arn:aws:iam::123456789012:role/name`},
+		},
+		"ProviderRoot": {
+			policy: v1beta1.Policy{ProviderPrincipalARN: ptr.To("arn:aws:iam::123456789012:root")},
+			want:   []string{`input.policy.providerPrincipalArn: Invalid value: "arn:aws:iam::123456789012:root": must name the role or user provider-aws acts as, not an account root`},
+		},
+		"ProviderOfAnotherAccount": {
+			policy:     v1beta1.Policy{ProviderPrincipalARN: ptr.To(provider)},
+			guardrails: &v1beta1.Guardrails{AllowedAccountIDs: []string{"210987654321"}},
+			want:       []string{`input.policy.providerPrincipalArn: Invalid value: "arn:aws:iam::123456789012:role/crossplane": account 123456789012 is not one of guardrails.allowedAccountIds`},
+		},
+		"KeyAdministration": {
+			policy: v1beta1.Policy{AdministratorActions: ptr.To("KeyAdministration")},
+		},
+		"UnknownAdministratorActions": {
+			policy: v1beta1.Policy{AdministratorActions: ptr.To("ReadOnly")},
+			want:   []string{`input.policy.administratorActions: Unsupported value: "ReadOnly": supported values: "All", "KeyAdministration"`},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s, errs := ParseInput(&v1beta1.Input{Policy: &tc.policy, Guardrails: tc.guardrails})
+			got := make([]string, 0, len(errs))
+			for _, e := range errs {
+				got = append(got, e.Error())
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("errors: -want, +got:\n%s", diff)
+			}
+			if len(tc.want) > 0 {
+				return
+			}
+			if a := tc.policy.ProviderPrincipalARN; a != nil && s.ProviderPrincipal != *a {
+				t.Errorf("ProviderPrincipal: want %q, got %q", *a, s.ProviderPrincipal)
+			}
+			if want := name == "KeyAdministration"; s.KeyAdministration != want {
+				t.Errorf("KeyAdministration: want %v, got %v", want, s.KeyAdministration)
+			}
+		})
 	}
 }
 
