@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/types/known/structpb"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 )
@@ -344,7 +345,7 @@ func TestRenderExamples(t *testing.T) {
 			},
 		},
 		"AllowedServices": {
-			reason: "A claim's allowedServices holds the users' and grants' statements to requests through those services in the key's region.",
+			reason: "A claim's allowedServices holds the users' and grants' statements to requests through those services in the key's region, with a Deny for anything else; the IAM evaluator judges the policy the CLI rendered.",
 			args:   args{xr: "example/allowed-services/xr.yaml", composition: "configuration/legacy/composition.yaml"},
 			want: want{
 				kinds:     []string{"Alias", "Key", "XKmsBackend"},
@@ -364,12 +365,37 @@ func TestRenderExamples(t *testing.T) {
 							if !cmp.Equal(got, via) {
 								t.Errorf("%s kms:ViaService: want %v, got %v", s.Sid, via, got)
 							}
+						case "DenyKeyUsersOutsideAllowedServices":
+							if got := s.Condition["StringNotEquals"]["kms:ViaService"]; s.Effect != "Deny" || !cmp.Equal(got, via) {
+								t.Errorf("%s: want a Deny outside kms:ViaService %v, got %s outside %v", s.Sid, via, s.Effect, got)
+							}
 						default:
 							if got != nil {
 								t.Errorf("%s: want no kms:ViaService, got %v", s.Sid, got)
 							}
 						}
 					}
+					// The claim as the function reads it, and the policy as
+					// the CLI rendered it, judged request by request.
+					data, err := os.ReadFile("example/allowed-services/xr.yaml")
+					if err != nil {
+						t.Fatal(err)
+					}
+					var xr struct{ Spec map[string]any }
+					if err := yaml.Unmarshal(data, &xr); err != nil {
+						t.Fatal(err)
+					}
+					spec, err := structpb.NewStruct(xr.Spec)
+					if err != nil {
+						t.Fatal(err)
+					}
+					raw, _ := ParseSpec(spec.GetFields())
+					b, _, errs := Resolve(raw, defaultSettings())
+					if len(errs) > 0 {
+						t.Fatal(errs)
+					}
+					policy := nested(t, docs["Key"], "spec", "forProvider", "policy").(string)
+					judge(t, []string{"the rendered example/allowed-services/xr.yaml"}, []string{policy}, [][]judged{model(b).requests()})
 				},
 			},
 		},
