@@ -452,6 +452,20 @@ observed:
   defaults: {region: mars-1, deletionWindowInDays: 5}
   policy: {accountId: "12345"}`)},
 		},
+		"InputLockout": {
+			reason: "An input that drops the root statement without naming provider-aws' principal would let a policy lock the key: refused, naming the input field.",
+			args: args{req: req(t, exampleSpec, "", `
+  apiVersion: kmsbackend.fn.example.org/v1beta1
+  kind: Input
+  policy: {includeAccountRoot: false}`)},
+		},
+		"InputWithoutRoot": {
+			reason: "Without the root statement, provider-aws' principal is among the administrators, who have AWS's key-administrator actions.",
+			args: args{req: req(t, exampleSpec, "", `
+  apiVersion: kmsbackend.fn.example.org/v1beta1
+  kind: Input
+  policy: {includeAccountRoot: false, providerPrincipalArn: "arn:aws:iam::123456789012:role/crossplane-provider-aws", administratorActions: KeyAdministration}`)},
+		},
 		"UnknownInputField": {
 			reason: "An input field the function does not know is refused rather than ignored.",
 			args: args{req: req(t, exampleSpec, "", `
