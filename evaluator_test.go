@@ -217,7 +217,9 @@ func accountOf(arn string) string {
 	return p.Account
 }
 
-func rootOf(partition, account string) string { return "arn:" + partition + ":iam::" + account + ":root" }
+func rootOf(partition, account string) string {
+	return "arn:" + partition + ":iam::" + account + ":root"
+}
 
 // decide is the decision the claim asks for on a request: denied when the
 // request is a standard user's use of the key outside its allowed services;
