@@ -164,17 +164,24 @@ func (s *story) ready(t *testing.T) {
 	}
 	checkStatusIs(t, s.app, want)
 
-	// What an app team reads: the printer columns.
-	out, err := kubectl(t, "get", s.f.resource, "-n", s.ns, s.name)
-	if err != nil {
-		t.Fatalf("kubectl get %s: %v\n%s", s.f.resource, err, out)
-	}
-	t.Logf("kubectl get %s -n %s %s:\n%s", s.f.resource, s.ns, s.name, out)
-	for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "READY", "alias/" + s.name, aws.ToString(meta.Arn), "True", reasonAvailable} {
-		if !strings.Contains(out, w) {
-			t.Errorf("kubectl get %s: want %q in\n%s", s.f.resource, w, out)
+	// What an app team reads: the printer columns. A legacy claim copies
+	// its XR's conditions, and Crossplane's claim controller has been seen
+	// to copy an older XR's for a moment right after the first Ready, so
+	// the columns are read until they show Available.
+	var out string
+	eventually(t, "kubectl get "+s.f.resource+" shows the key Available", func() error {
+		var err error
+		if out, err = kubectl(t, "get", s.f.resource, "-n", s.ns, s.name); err != nil {
+			return fmt.Errorf("kubectl get %s: %w\n%s", s.f.resource, err, out)
 		}
-	}
+		for _, w := range []string{"ALIAS", "KEY-ARN", "VALID", "READY", "alias/" + s.name, aws.ToString(meta.Arn), "True", reasonAvailable} {
+			if !strings.Contains(out, w) {
+				return fmt.Errorf("want %q in\n%s", w, out)
+			}
+		}
+		return nil
+	})
+	t.Logf("kubectl get %s -n %s %s:\n%s", s.f.resource, s.ns, s.name, out)
 }
 
 // checkKey checks the key in KMS against the Key the function composed:
