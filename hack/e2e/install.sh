@@ -7,13 +7,15 @@
 #                k8s.io/kubernetes/cmd/kube-controller-manager -> BIN/kube-controller-manager
 #   crossplane   github.com/crossplane/crossplane/v2/cmd/crossplane -> BIN/crossplane-core
 #   local-kms    github.com/nsmithuk/local-kms              -> BIN/local-kms
-#   provider-aws provider-aws' KMS Key and Alias controllers -> BIN/provider-aws-kms
-#                (hack/e2e/provider-aws/main.go, built in provider-aws' module
-#                at the version this repository's go.mod pins)
+#   provider-aws provider-aws' KMS Key, Alias and ReplicaKey controllers
+#                -> BIN/provider-aws-kms (hack/e2e/provider-aws/main.go, built
+#                in provider-aws' module at the version this repository's
+#                go.mod pins, with its Terraform provider's KMS service only)
 #
 # Nothing else is needed: no Docker, no registry, no apt. A cold build takes
-# minutes on 2 cores (kubernetes about 10, provider-aws 20 to 40); Go's build
-# cache makes a rebuild take seconds, so keep it.
+# minutes on 2 cores (kubernetes about 10; provider-aws, with the KMS service
+# only, not measured yet); Go's build cache makes a rebuild take seconds, so
+# keep it.
 #
 # Usage: hack/e2e/install.sh COMPONENT BIN_DIR
 set -euo pipefail
@@ -57,15 +59,18 @@ local-kms)
 provider-aws)
   # The controllers are internal packages of provider-aws, so main.go is
   # compiled as a command of provider-aws' module, in a writable copy of it
-  # (Go refuses overlays in its module cache). The copy and the binary are
+  # (Go refuses overlays in its module cache). The copies and the binary are
   # kept outside the repository, under the user's cache directory, and
-  # reused while the version and main.go stay the same: the link alone needs
-  # about 10 GB of memory.
+  # reused while the version, Go and the files copied in from here stay the
+  # same.
   root="$(cd "${mod}/../../.." && pwd)"
   v="$(go -C "${root}" list -m -f '{{.Version}}' github.com/upbound/provider-aws/v2)"
   cache="${XDG_CACHE_HOME:-${HOME}/.cache}/function-kms-backend"
   src="${cache}/provider-aws@${v}"
-  out="${cache}/provider-aws-kms@${v}-$(cat "${mod}/main.go" <(go version) | sha256sum | cut -c1-12)"
+  # The files copied into the modules, without their ignore tag, which keeps
+  # them out of this repository's builds.
+  copy() { sed '1{/^\/\/go:build ignore$/d}' "${mod}/$1" >"$2"; }
+  out="${cache}/provider-aws-kms@${v}-$(cat "${mod}/main.go" "${mod}/sdkv2/service_packages_gen.go" "${mod}/conns/awsclient_gen.go" <(go version) | sha256sum | cut -c1-12)"
   if [[ ! -x "${out}" ]]; then
     if [[ ! -f "${src}/.complete" ]]; then
       dir="$(go -C "${root}" mod download -json "github.com/upbound/provider-aws/v2@${v}" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
@@ -73,14 +78,33 @@ provider-aws)
       cp -R "${dir}" "${src}" && chmod -R u+w "${src}" && touch "${src}/.complete"
     fi
     mkdir -p "${src}/cmd/provider/kms-e2e"
-    sed '1{/^\/\/go:build ignore$/d}' "${mod}/main.go" >"${src}/cmd/provider/kms-e2e/main.go"
-    # -trimpath keeps the build cache valid wherever the copy lives; -s -w
+    copy main.go "${src}/cmd/provider/kms-e2e/main.go"
+    # provider-aws' Terraform provider (upbound's fork, at the version
+    # provider-aws' go.mod replaces it with) registers every AWS service and
+    # has a client method for each: two generated files that link some 1,100
+    # packages the KMS controllers never call. A writable copy of the fork
+    # gets both files replaced by KMS-only ones, so that a cold build fits
+    # CI. provider-aws' own go.mod stays untouched, for the lookup above:
+    # the build reads an alternate one whose replace names the copy (a
+    # directory replace needs no go.sum line, so the copied go.sum serves).
+    tfv="$(go -C "${src}" list -m -f '{{.Replace.Version}}' github.com/hashicorp/terraform-provider-aws)"
+    fork="${cache}/terraform-provider-aws@${tfv}-kms"
+    if [[ ! -f "${fork}/.complete" ]]; then
+      dir="$(go -C "${src}" mod download -json "github.com/upbound/terraform-provider-aws@${tfv}" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+      rm -rf "${fork}"
+      cp -R "${dir}" "${fork}" && chmod -R u+w "${fork}" && touch "${fork}/.complete"
+    fi
+    copy sdkv2/service_packages_gen.go "${fork}/internal/provider/sdkv2/service_packages_gen.go"
+    copy conns/awsclient_gen.go "${fork}/internal/conns/awsclient_gen.go"
+    cp "${src}/go.mod" "${src}/kms-e2e.mod" && cp "${src}/go.sum" "${src}/kms-e2e.sum"
+    go -C "${src}" mod edit -modfile="${src}/kms-e2e.mod" -replace "github.com/hashicorp/terraform-provider-aws=${fork}"
+    # -trimpath keeps the build cache valid wherever the copies live; -s -w
     # (no symbol table, no DWARF) makes the link lighter.
-    go -C "${src}" build -trimpath -ldflags '-s -w' -o "${out}.tmp" ./cmd/provider/kms-e2e
+    go -C "${src}" build -modfile="${src}/kms-e2e.mod" -trimpath -ldflags '-s -w' -o "${out}.tmp" ./cmd/provider/kms-e2e
     mv "${out}.tmp" "${out}"
   fi
   ln -sf "${out}" "${bin}/provider-aws-kms"
-  echo "provider-aws ${v} (Key and Alias controllers): ${out}"
+  echo "provider-aws ${v} (Key, Alias and ReplicaKey controllers, KMS service only): ${out}"
   ;;
 *)
   echo "unknown component ${component}: want etcd, kubernetes, crossplane, local-kms or provider-aws" >&2

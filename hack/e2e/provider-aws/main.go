@@ -1,16 +1,19 @@
 //go:build ignore
 
 // The provider-aws KMS controllers the real-provider e2e suite runs: the
-// Key and Alias controllers of both groups (kms.aws.upbound.io and
-// kms.aws.m.upbound.io), as provider-aws' KMS family provider runs them
+// Key, Alias and ReplicaKey controllers of both groups (kms.aws.upbound.io
+// and kms.aws.m.upbound.io), as provider-aws' KMS family provider runs them
 // (cmd/provider/kms/zz_main.go of the pinned version), and nothing else.
-// The family provider links every AWS service's types and controllers; this
-// main links half as many packages, so that CI can build it from cold.
+// The family provider links every AWS service's types and controllers, and
+// its Terraform provider every AWS service; this main links none of the
+// other services' controllers, and is built with a Terraform provider that
+// registers the KMS service only (sdkv2/ and conns/ next to this file), so
+// that CI can build it from cold.
 //
 // The controllers are internal packages of provider-aws, so this file is
 // compiled as a command of provider-aws' own module: hack/e2e/install.sh
-// adds it to the module with an overlay. The ignore tag keeps it out of this
-// repository's builds.
+// copies it into a writable copy of the module. The ignore tag keeps it out
+// of this repository's builds.
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -48,14 +52,16 @@ import (
 	"github.com/upbound/provider-aws/v2/internal/clients"
 	clusteralias "github.com/upbound/provider-aws/v2/internal/controller/cluster/kms/alias"
 	clusterkey "github.com/upbound/provider-aws/v2/internal/controller/cluster/kms/key"
+	clusterreplicakey "github.com/upbound/provider-aws/v2/internal/controller/cluster/kms/replicakey"
 	namespacedalias "github.com/upbound/provider-aws/v2/internal/controller/namespaced/kms/alias"
 	namespacedkey "github.com/upbound/provider-aws/v2/internal/controller/namespaced/kms/key"
+	namespacedreplicakey "github.com/upbound/provider-aws/v2/internal/controller/namespaced/kms/replicakey"
 	"github.com/upbound/provider-aws/v2/internal/features"
 )
 
 func main() {
 	var (
-		app                = kingpin.New(filepath.Base(os.Args[0]), "provider-aws' KMS Key and Alias controllers, for the e2e suite.").DefaultEnvars()
+		app                = kingpin.New(filepath.Base(os.Args[0]), "provider-aws' KMS Key, Alias and ReplicaKey controllers, for the e2e suite.").DefaultEnvars()
 		debug              = app.Flag("debug", "Run with debug logging.").Short('d').Bool()
 		syncInterval       = app.Flag("sync", "How often all resources are checked for drift.").Short('s').Default("1h").Duration()
 		pollInterval       = app.Flag("poll", "How often one resource is checked for drift.").Default("10m").Duration()
@@ -80,8 +86,9 @@ func main() {
 	kingpin.FatalIfError(mgr.AddHealthzCheck("ping", func(_ *http.Request) error { return nil }), "Cannot add the health check")
 	kingpin.FatalIfError(mgr.AddReadyzCheck("ping", func(_ *http.Request) error { return nil }), "Cannot add the readiness check")
 
-	// The manager's scheme and the one the Alias's reference to its Key is
-	// resolved with: the KMS kinds and the provider configs, of both groups.
+	// The manager's scheme and the one the Alias's and the ReplicaKey's
+	// references to their Key are resolved with: the KMS kinds and the
+	// provider configs, of both groups.
 	kinds := runtime.SchemeBuilder{clusterkms.AddToScheme, clusterv1beta1.SchemeBuilder.AddToScheme, namespacedkms.AddToScheme, namespacedv1beta1.SchemeBuilder.AddToScheme}
 	kingpin.FatalIfError(kinds.AddToScheme(mgr.GetScheme()), "Cannot add the KMS APIs to the scheme")
 	kingpin.FatalIfError(resolverapis.BuildScheme(kinds), "Cannot register the KMS APIs with the API resolver's scheme")
@@ -94,6 +101,35 @@ func main() {
 	ctx := context.Background()
 	fwProvider, sdkProvider, err := xpprovider.GetProvider(ctx)
 	kingpin.FatalIfError(err, "Cannot get the Terraform framework and SDK providers")
+	// The Terraform provider has the KMS service only, and upjet panics on a
+	// configured resource whose Terraform schema is missing: configure the
+	// KMS resources only. Each is configured as before; the others have no
+	// controller here.
+	for _, configs := range []map[string]upjetconfig.ExternalName{
+		config.TerraformPluginSDKExternalNameConfigs,
+		config.TerraformPluginFrameworkExternalNameConfigs,
+		config.CLIReconciledExternalNameConfigs,
+	} {
+		for name := range configs {
+			if !strings.HasPrefix(name, "aws_kms_") {
+				delete(configs, name)
+			}
+		}
+	}
+	// Configuring the other services' resources changes the KMS keys'
+	// Terraform schemas too, in the family provider: the Terraform provider
+	// shares one schema object among resources for an optional IAM policy,
+	// and one for tags, and provider-aws moves to the status
+	// aws_api_gateway_rest_api's policy (and aws_opensearch_domain's
+	// access_policies) and aws_s3_bucket's lifecycle_rule and
+	// replication_configuration, with their tags. That leaves policy and
+	// tags Computed only, not Optional, for every resource sharing them, the
+	// KMS keys among them. Those resources are not configured here: make the
+	// same change, so that the Key and ReplicaKey controllers diff as the
+	// family provider's do.
+	for _, name := range []string{"aws_kms_key", "aws_kms_replica_key"} {
+		upjetconfig.MoveToStatus(sdkProvider.ResourcesMap[name], "policy", "tags")
+	}
 	clusterProvider, err := config.GetProvider(ctx, fwProvider, sdkProvider, false, false)
 	kingpin.FatalIfError(err, "Cannot initialize the cluster provider configuration")
 	namespacedProvider, err := config.GetProviderNamespaced(ctx, fwProvider, sdkProvider, false, false)
@@ -127,8 +163,10 @@ func main() {
 	for _, setup := range []func() error{
 		func() error { return clusterkey.Setup(mgr, cluster) },
 		func() error { return clusteralias.Setup(mgr, cluster) },
+		func() error { return clusterreplicakey.Setup(mgr, cluster) },
 		func() error { return namespacedkey.Setup(mgr, namespaced) },
 		func() error { return namespacedalias.Setup(mgr, namespaced) },
+		func() error { return namespacedreplicakey.Setup(mgr, namespaced) },
 	} {
 		kingpin.FatalIfError(setup(), "Cannot set up the KMS controllers")
 	}
