@@ -22,19 +22,21 @@ const providerPoll = 10 * time.Second
 // The provider's health probe address.
 const providerHealth = "127.0.0.1:18083"
 
-// rec records the provider's calls to the emulator.
-var rec *recorder
+// rec records the provider's calls to local-kms, motoRec its calls to moto.
+var rec, motoRec *recorder
 
-// Provider configs: default reaches the emulator through the recorder;
-// unreachable names an address that refuses connections.
+// Provider configs: default reaches local-kms through its recorder, moto
+// reaches moto through its own; unreachable names an address that refuses
+// connections.
 const (
 	configDefault     = "default"
+	configMoto        = "moto"
 	configUnreachable = "unreachable"
 )
 
-// startProvider starts local-kms, the recording proxy in front of it and
-// provider-aws' KMS controllers, with provider configs of both groups, as a
-// platform team would install them against AWS.
+// startProvider starts local-kms and moto, the recording proxies in front
+// of them and provider-aws' KMS controllers, with provider configs of both
+// groups, as a platform team would install them against AWS.
 func (c *controlPlane) startProvider(ctx context.Context) error {
 	for _, f := range []string{
 		"aws.upbound.io_providerconfigs.yaml", "aws.upbound.io_providerconfigusages.yaml",
@@ -47,11 +49,18 @@ func (c *controlPlane) startProvider(ctx context.Context) error {
 	if err := c.startEmulator(ctx); err != nil {
 		return err
 	}
+	if err := c.startMoto(ctx); err != nil {
+		return err
+	}
 	var err error
-	if rec, err = startRecorder(); err != nil {
+	if rec, err = startRecorder(emulatorAddr, proxyAddr); err != nil {
 		return err
 	}
 	c.stops = append(c.stops, rec.stop)
+	if motoRec, err = startRecorder(motoAddr, motoProxyAddr); err != nil {
+		return err
+	}
+	c.stops = append(c.stops, motoRec.stop)
 	if err := c.providerConfigs(ctx); err != nil {
 		return err
 	}
@@ -84,7 +93,7 @@ func (c *controlPlane) providerConfigs(ctx context.Context) error {
 	if err := c.kube.Create(ctx, creds); err != nil {
 		return err
 	}
-	for name, endpoint := range map[string]string{configDefault: proxyAddr, configUnreachable: refusedAddr} {
+	for name, endpoint := range map[string]string{configDefault: proxyAddr, configMoto: motoProxyAddr, configUnreachable: refusedAddr} {
 		spec := map[string]any{
 			"credentials": map[string]any{
 				"source":    "Secret",

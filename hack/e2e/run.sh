@@ -6,7 +6,8 @@
 # test. `make e2e` and `make e2e-provider` build the binaries first.
 #
 # E2E_SUITE picks the suite: simulated (the default: the test plays the
-# provider) or provider (provider-aws' KMS controllers against local-kms).
+# provider) or provider (provider-aws' KMS controllers against local-kms, and
+# against moto for replicas).
 #
 # Usage: [E2E_SUITE=provider] hack/e2e/run.sh [go test flags, e.g. -test.run Deletion]
 set -euo pipefail
@@ -22,6 +23,11 @@ esac
 for b in "${binaries[@]}"; do
   [[ -x "${bin}/${b}" ]] || { echo "missing ${bin}/${b}: run make e2e or make e2e-provider" >&2; exit 1; }
 done
+if [[ "${E2E_SUITE:-simulated}" == provider ]]; then
+  # moto, the emulator that replicates keys, runs from PATH.
+  command -v moto_server >/dev/null || { echo "moto_server is not on PATH: pip install 'moto[server]'" >&2; exit 1; }
+  python3 -c 'import moto, moto.server' 2>/dev/null || { echo "python3 cannot import moto and moto.server: pip install 'moto[server]'" >&2; exit 1; }
+fi
 command -v kubectl >/dev/null || { echo "kubectl is not on PATH: the scenarios run it as an app team would" >&2; exit 1; }
 
 go build -o "${bin}/function" .
