@@ -115,6 +115,14 @@ func observedReplica(region string) string {
             - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`, "REGION", region)
 }
 
+// replicaAtProvider is the status.atProvider of the example key's replica
+// in a region (REGION), in the shape provider-aws v2.5.0 reports it (see
+// testdata/provider-replicas/ready/).
+const replicaAtProvider = `{arn: "arn:aws:kms:REGION:123456789012:key/` + mrkID + `", id: ` + mrkID + `, keyId: ` + mrkID + `,
+              primaryKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/` + mrkID + `", region: REGION, enabled: true,
+              description: KMS key for Vault backend encryption, deletionWindowInDays: 30, keyRotationEnabled: true,
+              keySpec: SYMMETRIC_DEFAULT, keyUsage: ENCRYPT_DECRYPT, bypassPolicyLockoutSafetyCheck: false}`
+
 // observedReplicaKey is the example key's replica in a region.
 func observedReplicaKey(region string) string {
 	return strings.ReplaceAll(`
@@ -127,7 +135,7 @@ func observedReplicaKey(region string) string {
             deletionPolicy: Delete
             forProvider: {region: REGION, primaryKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/`+mrkID+`"}
           status:
-            atProvider: {arn: "arn:aws:kms:REGION:123456789012:key/`+mrkID+`", keyId: `+mrkID+`}
+            atProvider: `+replicaAtProvider+`
             conditions:
             - {type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}
             - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`, "REGION", region)
@@ -137,7 +145,7 @@ func observedReplicaKey(region string) string {
 // provider has reported its ARN.
 func creatingReplicaKey(region string) string {
 	return strings.NewReplacer(
-		`{arn: "arn:aws:kms:`+region+`:123456789012:key/`+mrkID+`", keyId: `+mrkID+`}`, "{}",
+		strings.ReplaceAll(replicaAtProvider, "REGION", region), "{}",
 		`{type: Ready, status: "True", reason: Available,`, `{type: Ready, status: "False", reason: Creating,`,
 	).Replace(observedReplicaKey(region))
 }

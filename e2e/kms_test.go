@@ -25,13 +25,13 @@ import (
 // an address where nothing does: a provider config pointing there sees its
 // connections refused.
 const (
-	emulatorAddr   = "127.0.0.1:18080"
-	proxyAddr      = "127.0.0.1:18081"
-	refusedAddr    = "127.0.0.1:18099"
+	emulatorAddr = "127.0.0.1:18080"
+	proxyAddr    = "127.0.0.1:18081"
+	refusedAddr  = "127.0.0.1:18099"
 	// moto, the second emulator, for what local-kms cannot do (replicate a
 	// key), and the recording proxy in front of it.
-	motoAddr      = "127.0.0.1:18084"
-	motoProxyAddr = "127.0.0.1:18085"
+	motoAddr       = "127.0.0.1:18084"
+	motoProxyAddr  = "127.0.0.1:18085"
 	emulatorRegion = "eu-west-1"
 	// The account provider-aws assumes when it is told to skip asking STS:
 	// the emulator uses it too, so that the ARNs of both agree.

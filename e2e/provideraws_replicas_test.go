@@ -401,3 +401,39 @@ func (s *replicaStory) deleted(t *testing.T) {
 		}
 	}
 }
+
+// A claim (or namespaced XR) with a replica, on a provider config whose
+// endpoint refuses connections: the primary key's create fails, and the
+// ReplicaKey waits for the primary's ARN, as provider-aws reports it. The
+// ReplicaKey is recorded in testdata/provider-replicas/unreachable/
+// (go test -update rewrites it).
+func TestReplicaFailureIsRecorded(t *testing.T) {
+	for _, f := range flavours {
+		t.Run(f.name, func(t *testing.T) {
+			ctx := t.Context()
+			ns := namespace(t, "replica-unreachable-"+f.name)
+			app := f.app(t, ns, "replica-unreachable", func(spec map[string]any) {
+				spec["providerConfigName"] = configUnreachable
+				spec["replicaRegions"] = []any{motoReplicaRegions[0]}
+			})
+			if err := cp.kube.Create(ctx, app); err != nil {
+				t.Fatal(err)
+			}
+			var replica *unstructured.Unstructured
+			eventually(t, "the ReplicaKey waiting for the primary's ARN", func() error {
+				var err error
+				if replica, err = replicaIn(ctx, f, ns, app.GetName(), motoReplicaRegions[0]); err != nil {
+					return err
+				}
+				if st, reason, msg := condition(replica, "Synced"); st != "False" || !strings.Contains(msg, "referenced field was empty") {
+					return fmt.Errorf("ReplicaKey Synced=%q (%s) %s", st, reason, msg)
+				}
+				return nil
+			})
+			if *update {
+				time.Sleep(settle)
+			}
+			checkFixture(t, filepath.Join("..", "testdata", "provider-replicas", "unreachable", f.name, "replicakey-"+motoReplicaRegions[0]+".yaml"), replica)
+		})
+	}
+}

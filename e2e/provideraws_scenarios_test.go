@@ -98,8 +98,8 @@ func TestExampleClaimOnProviderAWS(t *testing.T) {
 // story is one claim (or namespaced XR) through the scenarios, and what
 // they learn of it.
 type story struct {
-	f     flavour
-	kms   *kms.Client
+	f   flavour
+	kms *kms.Client
 	// rec records the provider's calls to the emulator kms reads: the
 	// package's rec (local-kms) when nil.
 	rec   *recorder
