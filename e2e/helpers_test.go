@@ -48,8 +48,11 @@ const (
 )
 
 // How long the control plane gets to converge after a change. Generous: a
-// slow or loaded machine must not fail a scenario; none asserts on speed.
-const converge = 2 * time.Minute
+// slow or loaded machine must not fail a scenario; none asserts on speed. A
+// claim with two replicas takes the longest, about two minutes on 2 idle
+// cores: its replica regions' Aliases wait for a reconcile after the
+// ReplicaKeys are Ready.
+const converge = 4 * time.Minute
 
 // eventually calls check until it returns nil, and fails the test with its
 // last error if it has not within converge.
