@@ -169,8 +169,7 @@ type claimModel struct {
 // is the one the policy's root statement names, else provider-aws' (which
 // creates the key), else the first administrator's.
 func model(b Backend) claimModel {
-	admins := slices.Sorted(slices.Values(append(slices.Clone(b.AdminUsers), b.ProviderPrincipal)))
-	admins = slices.DeleteFunc(slices.Compact(admins), func(s string) bool { return s == "" })
+	admins := b.Administrators()
 	first, _ := ParsePrincipal(admins[0])
 	m := claimModel{
 		partition:         first.Partition,

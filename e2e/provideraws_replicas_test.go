@@ -42,24 +42,18 @@ func replicaKind(f flavour) schema.GroupVersionKind {
 
 // aliasIn returns the one Alias composed for an app's object in a region.
 func aliasIn(ctx context.Context, f flavour, ns, name, region string) (*unstructured.Unstructured, error) {
-	l, err := composedList(ctx, f.alias, f.owned(ns, name))
-	if err != nil {
-		return nil, err
-	}
-	l = slices.DeleteFunc(l, func(a unstructured.Unstructured) bool {
-		r, _, _ := unstructured.NestedString(a.Object, "spec", "forProvider", "region")
-		return r != region
-	})
-	if len(l) != 1 {
-		return nil, fmt.Errorf("want one %s in %s, got %d", f.alias.Kind, region, len(l))
-	}
-	return &l[0], nil
+	return composedIn(ctx, f.alias, f.owned(ns, name), region)
 }
 
 // replicaIn returns the one ReplicaKey composed for an app's object in a
 // region.
 func replicaIn(ctx context.Context, f flavour, ns, name, region string) (*unstructured.Unstructured, error) {
-	l, err := composedList(ctx, replicaKind(f), f.owned(ns, name))
+	return composedIn(ctx, replicaKind(f), f.owned(ns, name), region)
+}
+
+// composedIn returns the one composed resource of a kind in a region.
+func composedIn(ctx context.Context, gvk schema.GroupVersionKind, opts []client.ListOption, region string) (*unstructured.Unstructured, error) {
+	l, err := composedList(ctx, gvk, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +62,7 @@ func replicaIn(ctx context.Context, f flavour, ns, name, region string) (*unstru
 		return r != region
 	})
 	if len(l) != 1 {
-		return nil, fmt.Errorf("want one ReplicaKey in %s, got %d", region, len(l))
+		return nil, fmt.Errorf("want one %s in %s, got %d", gvk.Kind, region, len(l))
 	}
 	return &l[0], nil
 }
