@@ -9,106 +9,34 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
-// Where the KMS emulator and the recording proxy in front of it listen, and
-// an address where nothing does: a provider config pointing there sees its
-// connections refused.
+// An address where nothing listens: a provider config pointing there sees
+// its connections refused.
+const refusedAddr = "127.0.0.1:18099"
+
+// The region and account of every lane's emulator.
 const (
-	emulatorAddr = "127.0.0.1:18080"
-	proxyAddr    = "127.0.0.1:18081"
-	refusedAddr  = "127.0.0.1:18099"
-	// moto, the second emulator, for what local-kms cannot do (replicate a
-	// key), and the recording proxy in front of it.
-	motoAddr       = "127.0.0.1:18084"
-	motoProxyAddr  = "127.0.0.1:18085"
 	emulatorRegion = "eu-west-1"
 	// The account provider-aws assumes when it is told to skip asking STS:
-	// the emulator uses it too, so that the ARNs of both agree.
+	// the emulators use it too, so that the ARNs of both agree.
 	emulatorAccount = "000000000000"
 )
-
-// startEmulator starts local-kms, with its data in the state directory.
-func (c *controlPlane) startEmulator(ctx context.Context) error {
-	if err := c.run("local-kms", []string{
-		"PORT=" + strings.TrimPrefix(emulatorAddr, "127.0.0.1:"),
-		"KMS_REGION=" + emulatorRegion, "KMS_ACCOUNT_ID=" + emulatorAccount,
-		"KMS_DATA_PATH=" + filepath.Join(c.dir, "kms"),
-	}, "local-kms"); err != nil {
-		return err
-	}
-	return c.waitFor(ctx, time.Minute, "local-kms listening on "+emulatorAddr, func() error {
-		conn, err := net.DialTimeout("tcp", emulatorAddr, time.Second)
-		if err != nil {
-			return err
-		}
-		return conn.Close()
-	})
-}
-
-// startMoto starts moto's server, the emulator that replicates keys, on
-// loopback: python3 runs it from hack/e2e/moto/server.py, which fixes
-// moto's multi-Region keys (see there); run.sh checks that moto is
-// installed.
-func (c *controlPlane) startMoto(ctx context.Context) error {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		return err
-	}
-	host, port, _ := net.SplitHostPort(motoAddr)
-	p, err := start(c.dir, "moto", nil, python, filepath.Join("..", "hack", "e2e", "moto", "server.py"), "-H", host, "-p", port)
-	if err != nil {
-		return err
-	}
-	c.procs = append(c.procs, p)
-	return c.waitFor(ctx, time.Minute, "moto listening on "+motoAddr, func() error {
-		conn, err := net.DialTimeout("tcp", motoAddr, time.Second)
-		if err != nil {
-			return err
-		}
-		return conn.Close()
-	})
-}
-
-// newMoto returns an AWS SDK KMS client of moto in a region, for the
-// scenarios' own reads: it talks to moto directly, so that motoRec sees
-// only the provider's calls. moto keeps keys and aliases by the region of
-// the request's signature.
-func newMoto(region string) *kms.Client {
-	return kms.New(kms.Options{
-		Region:       region,
-		BaseEndpoint: aws.String("http://" + motoAddr),
-		Credentials:  credentials.NewStaticCredentialsProvider("fake", "fake", ""),
-	})
-}
-
-// newKMS returns an AWS SDK KMS client of the emulator, for the scenarios'
-// own reads: it talks to the emulator directly, so the recorder sees only the
-// provider's calls.
-func newKMS() *kms.Client {
-	return kms.New(kms.Options{
-		Region:       emulatorRegion,
-		BaseEndpoint: aws.String("http://" + emulatorAddr),
-		Credentials:  credentials.NewStaticCredentialsProvider("fake", "fake", ""),
-	})
-}
 
 // recorder is a reverse proxy in front of an emulator that records the
 // KMS operation of every call through it (the X-Amz-Target header,
 // e.g. TrentService.PutKeyPolicy), in order, and the region it was signed
 // for.
 type recorder struct {
-	srv *http.Server
+	srv  *http.Server
+	addr string // where it listens
 
 	mu      sync.Mutex
 	calls   []string
@@ -126,7 +54,7 @@ func startRecorder(target, listen string) (*recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &recorder{}
+	r := &recorder{addr: l.Addr().String()}
 	proxy := httputil.NewSingleHostReverseProxy(to)
 	r.srv = &http.Server{
 		ReadHeaderTimeout: 10 * time.Second,

@@ -18,9 +18,7 @@ import (
 
 // Migrating from the Terraform module: keys and aliases made straight
 // through the KMS API, as Terraform makes them, met by claims on
-// provider-aws' own controllers. The two flavours of scenarios 7 to 9 run
-// at once: what one asserts of the provider's calls (none of some
-// operation), the other asserts too.
+// provider-aws' own controllers, each flavour on a lane of its own.
 
 // inEmulatorAccount moves a claim's principals into the emulator's account,
 // which provider-aws assumes: a key is adopted only in the key policy's
@@ -59,17 +57,21 @@ func terraformKey(t *testing.T, k *kms.Client, alias string) (string, string) {
 // key's policy becomes the claim's; deleting the claim leaves the key
 // Enabled and the alias in place.
 func TestAdoptTerraformKey(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			k := newKMS()
+			ns := namespace(t, "adopt-"+f.name)
+			l := newLane(t, ns, localKMS)
 			name := "adopted-" + f.name
+			s := l.story(f, ns, name)
+			k := s.kms
 			id, arn := terraformKey(t, k, name)
+			s.keyID = id
 
-			mark := rec.mark()
-			s := &story{f: f, kms: k, ns: namespace(t, "adopt-"+f.name), name: name, keyID: id}
-			s.app = f.app(t, s.ns, name)
+			mark := l.rec.mark()
+			s.app = f.app(t, s.ns, name, s.edits...)
 			spec := s.app.Object["spec"].(map[string]any)
 			inEmulatorAccount(spec)
 			spec["existingKeyId"] = id
@@ -101,7 +103,7 @@ func TestAdoptTerraformKey(t *testing.T) {
 				}
 				return sameJSON(want, aws.ToString(got.Policy))
 			})
-			w := writes(rec.since(mark))
+			w := writes(l.rec.since(mark))
 			t.Logf("the provider's KMS writes until the key has the claim's policy: %v", w)
 			for _, op := range []string{"CreateKey", "CreateAlias", "UpdateAlias", "DeleteAlias", "ScheduleKeyDeletion"} {
 				if slices.Contains(w, op) {
@@ -128,26 +130,28 @@ func TestAdoptTerraformKey(t *testing.T) {
 // alias still targets the other key, with no alias written; deleting the
 // claim leaves it.
 func TestAliasInAWSIsNotTakenOver(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
-			k := newKMS()
-			name := "taken-" + f.name
-			other, _ := terraformKey(t, k, name)
 			ns := namespace(t, "alias-in-aws-"+f.name)
-			app := f.app(t, ns, name)
-			refusedForAliasInAWS(t, f, k, app, name, other, 3*providerPoll+providerPoll/2)
+			l := newLane(t, ns, localKMS)
+			name := "taken-" + f.name
+			other, _ := terraformKey(t, l.kms(emulatorRegion), name)
+			app := f.app(t, ns, name, l.use)
+			refusedForAliasInAWS(t, f, l, app, name, other, 3*providerPoll+providerPoll/2)
 		})
 	}
 }
 
-// refusedForAliasInAWS creates the app's object, whose alias exists in KMS
-// targeting the key other, and checks it is refused and the alias left as it
-// is throughout the window, then deletes the object.
-func refusedForAliasInAWS(t *testing.T, f flavour, k *kms.Client, app *unstructured.Unstructured, name, other string, window time.Duration) {
+// refusedForAliasInAWS creates the app's object, on the lane, whose alias
+// exists in KMS targeting the key other, and checks it is refused and the
+// alias left as it is throughout the window, then deletes the object.
+func refusedForAliasInAWS(t *testing.T, f flavour, l *lane, app *unstructured.Unstructured, name, other string, window time.Duration) {
 	t.Helper()
 	ctx := t.Context()
-	mark := rec.mark()
+	k := l.kms(emulatorRegion)
+	mark := l.rec.mark()
 	if err := cp.kube.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +176,7 @@ func refusedForAliasInAWS(t *testing.T, f flavour, k *kms.Client, app *unstructu
 			t.Fatalf("KMS alias alias/%s while a claim names it: want it to target %s, got %v (%v)", name, other, a, err)
 		}
 	}
-	calls := rec.since(mark)
+	calls := l.rec.since(mark)
 	t.Logf("the provider's KMS writes for the refused claim: %v", writes(calls))
 	for _, op := range []string{"CreateAlias", "UpdateAlias", "DeleteAlias"} {
 		if n := count(calls, op); n > 0 {
@@ -201,18 +205,20 @@ func refusedForAliasInAWS(t *testing.T, f flavour, k *kms.Client, app *unstructu
 // The Key's conditions, in provider-aws' words, are recorded under
 // testdata/provider-failures/.
 func TestAdoptKeyPendingDeletion(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			k := newKMS()
+			ns := namespace(t, "adopt-pending-"+f.name)
+			l := newLane(t, ns, localKMS)
+			k := l.kms(emulatorRegion)
 			id, _ := terraformKey(t, k, "")
 			if _, err := k.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(id), PendingWindowInDays: aws.Int32(7)}); err != nil {
 				t.Fatal(err)
 			}
-			mark := rec.mark()
-			ns := namespace(t, "adopt-pending-"+f.name)
-			app := f.app(t, ns, "pending-"+f.name)
+			mark := l.rec.mark()
+			app := f.app(t, ns, "pending-"+f.name, l.use)
 			spec := app.Object["spec"].(map[string]any)
 			inEmulatorAccount(spec)
 			spec["existingKeyId"] = id
@@ -235,7 +241,7 @@ func TestAdoptKeyPendingDeletion(t *testing.T) {
 			}
 			checkFixture(t, "../testdata/provider-failures/pending-deletion/"+f.name+"/key.yaml", key)
 			time.Sleep(providerPoll + providerPoll/2)
-			calls := rec.since(mark)
+			calls := l.rec.since(mark)
 			t.Logf("the provider's KMS writes for a claim adopting a key pending deletion: %v", writes(calls))
 			for _, op := range []string{"CreateKey", "CancelKeyDeletion", "PutKeyPolicy", "EnableKey"} {
 				if n := count(calls, op); n > 0 {
@@ -258,14 +264,17 @@ func TestAdoptKeyPendingDeletion(t *testing.T) {
 // API: provider-aws reads the key as missing and creates another in its
 // place; the claim says KeyReplaced, naming the old key.
 func TestReplacedKeyIsNamed(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
-			s := &story{f: f, kms: newKMS(), ns: namespace(t, "replaced-"+f.name), name: "replaced-" + f.name}
+			ns := namespace(t, "replaced-"+f.name)
+			s := newLane(t, ns, localKMS).story(f, ns, "replaced-"+f.name)
 			s.ready(t)
 			s.available(t)
 			old := s.keyID
-			mark := rec.mark()
+			mark := s.lane.rec.mark()
 			if _, err := s.kms.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: aws.String(old), PendingWindowInDays: aws.Int32(7)}); err != nil {
 				t.Fatal(err)
 			}
@@ -279,7 +288,7 @@ func TestReplacedKeyIsNamed(t *testing.T) {
 			})
 			_, _, msg := condition(s.app, keyAvailable)
 			t.Logf("KeyAvailable: %s", msg)
-			t.Logf("the provider's KMS writes after the key was scheduled for deletion: %v", writes(rec.since(mark)))
+			t.Logf("the provider's KMS writes after the key was scheduled for deletion: %v", writes(s.lane.rec.since(mark)))
 			out, err := kubectl(t, "describe", f.resource, "-n", s.ns, s.name)
 			if err != nil || !strings.Contains(out, "KeyReplaced") {
 				t.Errorf("kubectl describe %s: want the KeyReplaced event, got %v:\n%s", f.resource, err, out)
@@ -320,17 +329,18 @@ func TestUpgradeUnderReadyClaims(t *testing.T) {
 		return time.Since(start).Round(time.Second)
 	}
 
+	l := newLane(t, "upgrade", localKMS)
 	var stories []*story
 	for _, f := range flavours {
-		s := &story{f: f, kms: newKMS(), ns: namespace(t, "upgrade-"+f.name), name: "upgrade-" + f.name}
+		s := l.story(f, namespace(t, "upgrade-"+f.name), "upgrade-"+f.name)
 		t.Logf("%s: KeyAvailable=True %s after the create, on the release before", f.name, ready(s))
 		stories = append(stories, s)
 	}
 
 	restart()
-	mark := rec.mark()
+	mark := l.rec.mark()
 	time.Sleep(3*providerPoll + providerPoll/2)
-	calls := rec.since(mark)
+	calls := l.rec.since(mark)
 	if w := writes(calls); len(w) > 0 {
 		t.Errorf("KMS writes after the upgrade: want none, got %v", w)
 	}
@@ -350,7 +360,7 @@ func TestUpgradeUnderReadyClaims(t *testing.T) {
 		}
 	}
 	for _, f := range flavours {
-		s := &story{f: f, kms: newKMS(), ns: namespace(t, "upgraded-"+f.name), name: "upgraded-" + f.name}
+		s := l.story(f, namespace(t, "upgraded-"+f.name), "upgraded-"+f.name)
 		t.Logf("%s: KeyAvailable=True %s after the create, on this version", f.name, ready(s))
 		stories = append(stories, s)
 	}

@@ -23,9 +23,6 @@ import (
 // scenario 4.
 var motoReplicaRegions = []string{"us-east-1", "eu-central-1"}
 
-// onMoto points an app at moto, the emulator that replicates keys.
-func onMoto(spec map[string]any) { spec["providerConfigName"] = configMoto }
-
 // withReplicas asks for a replica in each of motoReplicaRegions.
 func withReplicas(spec map[string]any) {
 	var regions []any
@@ -81,10 +78,12 @@ func composedList(ctx context.Context, gvk schema.GroupVersionKind, opts []clien
 // local-kms (TestExampleClaimOnProviderAWS), so that both emulators are
 // seen to agree on the plain Key and Alias.
 func TestExampleClaimOnMoto(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
-			s := &story{f: f, kms: newMoto(emulatorRegion), rec: motoRec, ns: namespace(t, "moto-"+f.name), name: "vault-moto-" + f.name,
-				edits: []func(map[string]any){onMoto, secondUser}}
+			t.Parallel()
+			ns := namespace(t, "moto-"+f.name)
+			s := newLane(t, ns, moto).story(f, ns, "vault-moto-"+f.name, secondUser)
 			if !t.Run("1 Ready with the key in KMS", s.ready) || !t.Run("2 no write to KMS once Ready", s.steady) {
 				return
 			}
@@ -109,10 +108,12 @@ func TestExampleClaimOnMoto(t *testing.T) {
 //  5. deleting the claim schedules the primary and the other replica for
 //     deletion.
 func TestReplicasOnMoto(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
-			s := &replicaStory{story: story{f: f, kms: newMoto(emulatorRegion), rec: motoRec, ns: namespace(t, "replicas-"+f.name),
-				name: "replicated-" + f.name, edits: []func(map[string]any){onMoto, withReplicas}}}
+			t.Parallel()
+			ns := namespace(t, "replicas-"+f.name)
+			s := &replicaStory{story: *newLane(t, ns, moto).story(f, ns, "replicated-"+f.name, withReplicas)}
 			for _, step := range []struct {
 				name string
 				run  func(*testing.T)
@@ -188,7 +189,7 @@ func (s *replicaStory) ready(t *testing.T) {
 // with the primary's id, and returns its metadata.
 func (s *replicaStory) replicaCheck(t *testing.T, region, primaryARN string) *kmstypes.KeyMetadata {
 	t.Helper()
-	out, err := newMoto(region).DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: aws.String(s.keyID)})
+	out, err := s.lane.kms(region).DescribeKey(t.Context(), &kms.DescribeKeyInput{KeyId: aws.String(s.keyID)})
 	if err != nil {
 		t.Fatalf("DescribeKey %s in %s: %v", s.keyID, region, err)
 	}
@@ -206,7 +207,7 @@ func (s *replicaStory) replicaCheck(t *testing.T, region, primaryARN string) *km
 // aliasIn returns moto's alias of the story's name in a region, or nil.
 func (s *replicaStory) aliasIn(t *testing.T, region string) *aliasEntry {
 	t.Helper()
-	a, err := emulatorAlias(t.Context(), newMoto(region), "alias/"+s.name)
+	a, err := emulatorAlias(t.Context(), s.lane.kms(region), "alias/"+s.name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func (s *replicaStory) aliasIn(t *testing.T, region string) *aliasEntry {
 
 // policyIn returns the key policy of the story's key in a region.
 func (s *replicaStory) policyIn(t *testing.T, region string) (string, error) {
-	out, err := newMoto(region).GetKeyPolicy(t.Context(), &kms.GetKeyPolicyInput{KeyId: aws.String(s.keyID), PolicyName: aws.String("default")})
+	out, err := s.lane.kms(region).GetKeyPolicy(t.Context(), &kms.GetKeyPolicyInput{KeyId: aws.String(s.keyID), PolicyName: aws.String("default")})
 	if err != nil {
 		return "", err
 	}
@@ -224,7 +225,7 @@ func (s *replicaStory) policyIn(t *testing.T, region string) (string, error) {
 
 func (s *replicaStory) edit(t *testing.T) {
 	ctx := t.Context()
-	mark := s.rec.mark()
+	mark := s.lane.rec.mark()
 	s.story.edit(t)
 	eventually(t, "the edit in each replica's key policy", func() error {
 		for _, r := range s.regions {
@@ -259,7 +260,7 @@ func (s *replicaStory) edit(t *testing.T) {
 	}
 	// A poll more, for any write still to come.
 	time.Sleep(providerPoll + providerPoll/2)
-	calls := s.rec.sinceIn(mark)
+	calls := s.lane.rec.sinceIn(mark)
 	t.Logf("the provider's KMS writes for the edit, by region: %v", regionWrites(calls))
 	for _, r := range append([]string{emulatorRegion}, s.regions...) {
 		if n := count(calls, r+" PutKeyPolicy"); n != 1 {
@@ -289,7 +290,7 @@ func (s *replicaStory) removeRegion(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.get(t)
-	mark := s.rec.mark()
+	mark := s.lane.rec.mark()
 	orig := s.app.DeepCopy()
 	s.regions = s.regions[:len(s.regions)-1]
 	var regions []any
@@ -309,7 +310,7 @@ func (s *replicaStory) removeRegion(t *testing.T) {
 		}
 		return nil
 	})
-	out, err := newMoto(removed).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(s.keyID)})
+	out, err := s.lane.kms(removed).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(s.keyID)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,7 +320,7 @@ func (s *replicaStory) removeRegion(t *testing.T) {
 	}
 	// A poll more, for any write still to come.
 	time.Sleep(providerPoll + providerPoll/2)
-	calls := s.rec.sinceIn(mark)
+	calls := s.lane.rec.sinceIn(mark)
 	w := regionWrites(calls)
 	t.Logf("the provider's KMS writes for removing %s: %v", removed, w)
 	for _, c := range w {
@@ -377,13 +378,13 @@ func (s *replicaStory) deleted(t *testing.T) {
 		}
 		composed = append(composed, rk, a)
 	}
-	mark := s.rec.mark()
+	mark := s.lane.rec.mark()
 	requested := time.Now()
 	deleteAndWait(t, s.app, composed...)
-	t.Logf("the provider's KMS writes for deleting the claim: %v", regionWrites(s.rec.sinceIn(mark)))
+	t.Logf("the provider's KMS writes for deleting the claim: %v", regionWrites(s.lane.rec.sinceIn(mark)))
 	s.checkScheduled(t, emulatorRegion, s.describe(t), requested)
 	for _, r := range s.regions {
-		out, err := newMoto(r).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(s.keyID)})
+		out, err := s.lane.kms(r).DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(s.keyID)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -402,8 +403,10 @@ func (s *replicaStory) deleted(t *testing.T) {
 // ReplicaKey is recorded in testdata/provider-replicas/unreachable/
 // (go test -update rewrites it).
 func TestReplicaFailureIsRecorded(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			ns := namespace(t, "replica-unreachable-"+f.name)
 			app := f.app(t, ns, "replica-unreachable", func(spec map[string]any) {

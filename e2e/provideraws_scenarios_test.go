@@ -61,10 +61,12 @@ const (
 //  4. deleting it schedules the key's deletion with the claim's window and
 //     deletes the alias; with deletionPolicy Orphan both stay.
 func TestExampleClaimOnProviderAWS(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			ns := namespace(t, "aws-"+f.name)
-			s := &story{f: f, kms: newKMS(), ns: ns, name: "vault-backend", edits: []func(map[string]any){secondUser}}
+			s := newLane(t, ns, localKMS).story(f, ns, "vault-backend", secondUser)
 			for _, step := range []struct {
 				name string
 				run  func(*testing.T)
@@ -82,15 +84,17 @@ func TestExampleClaimOnProviderAWS(t *testing.T) {
 	}
 	for _, f := range flavours {
 		t.Run(f.name+"/4 Orphan keeps the key and alias", func(t *testing.T) {
+			t.Parallel()
 			ns := namespace(t, "aws-"+f.name+"-orphan")
-			s := &story{f: f, kms: newKMS(), ns: ns, name: "vault-kept-" + f.name, edits: []func(map[string]any){func(spec map[string]any) {
+			l := newLane(t, ns, localKMS)
+			s := l.story(f, ns, "vault-kept-"+f.name, func(spec map[string]any) {
 				spec["deletionPolicy"] = "Orphan"
-			}}}
+			})
 			s.ready(t)
 			s.orphaned(t)
 			// The kept alias, named by a new claim, is not taken over: it
 			// still targets the orphaned key.
-			refusedForAliasInAWS(t, f, s.kms, f.app(t, namespace(t, "aws-"+f.name+"-orphan-again"), s.name), s.name, s.keyID, providerPoll)
+			refusedForAliasInAWS(t, f, l, f.app(t, namespace(t, "aws-"+f.name+"-orphan-again"), s.name, l.use), s.name, s.keyID, providerPoll)
 		})
 	}
 }
@@ -98,25 +102,15 @@ func TestExampleClaimOnProviderAWS(t *testing.T) {
 // story is one claim (or namespaced XR) through the scenarios, and what
 // they learn of it.
 type story struct {
-	f   flavour
-	kms *kms.Client
-	// rec records the provider's calls to the emulator kms reads: the
-	// package's rec (local-kms) when nil.
-	rec   *recorder
-	ns    string
+	f    flavour
+	lane *lane
+	kms  *kms.Client // the lane's emulator, in emulatorRegion
+	ns   string
 	name  string
 	edits []func(map[string]any)
 
 	app   *unstructured.Unstructured // as last read
 	keyID string                     // the key in KMS
-}
-
-// recorder returns the recorder of the story's emulator.
-func (s *story) recorder() *recorder {
-	if s.rec != nil {
-		return s.rec
-	}
-	return rec
 }
 
 func (s *story) ready(t *testing.T) {
@@ -125,7 +119,7 @@ func (s *story) ready(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := s.recorder()
+	rec := s.lane.rec
 	mark := rec.mark()
 	s.app = s.f.app(t, s.ns, s.name)
 	for _, e := range s.edits {
@@ -229,7 +223,7 @@ func (s *story) checkKey(t *testing.T, key *unstructured.Unstructured) {
 func (s *story) steady(t *testing.T) {
 	// Three of the provider's polls, and Crossplane's (15s) as many times.
 	window := 3*providerPoll + providerPoll/2
-	rec := s.recorder()
+	rec := s.lane.rec
 	mark := rec.mark()
 	select {
 	case <-t.Context().Done():
@@ -254,7 +248,7 @@ func (s *story) edit(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.get(t)
-	rec := s.recorder()
+	rec := s.lane.rec
 	mark := rec.mark()
 	orig := s.app.DeepCopy()
 	spec := s.app.Object["spec"].(map[string]any)
@@ -448,8 +442,10 @@ func principals(policy, sid string) []string {
 // the Alias, the XR and the claim, as they are written to
 // testdata/provider-failures/ (go test -update rewrites them).
 func TestProviderFailureIsRecorded(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			ns := namespace(t, "unreachable-"+f.name)
 			app := f.app(t, ns, "unreachable")
@@ -525,21 +521,27 @@ func TestProviderFailureIsRecorded(t *testing.T) {
 //     deleted;
 //   - the first stays KeyAvailable=True throughout.
 func TestOneAliasOneOwner(t *testing.T) {
+	t.Parallel()
 	for _, f := range flavours {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
-			first := &story{f: f, kms: newKMS(), ns: namespace(t, "alias-first-"+f.name), name: "shared-" + f.name}
+			// The lane is named apart from either namespace: the refusal
+			// names the provider config, and must not name the first's
+			// namespace.
+			l := newLane(t, "one-owner-"+f.name, localKMS)
+			first := l.story(f, namespace(t, "alias-first-"+f.name), "shared-"+f.name)
 			first.ready(t)
 			first.available(t)
 
-			mark := rec.mark()
+			mark := l.rec.mark()
 			ns := namespace(t, "alias-second-"+f.name)
-			second := f.app(t, ns, first.name)
+			second := f.app(t, ns, first.name, l.use)
 			if err := cp.kube.Create(ctx, second); err != nil {
 				t.Fatal(err)
 			}
-			const refusal = "spec.aliasName: Forbidden: alias/%s in eu-west-1, with provider config default, is already managed by another KmsBackend; choose another alias name"
-			want := fmt.Sprintf(refusal, first.name)
+			const refusal = "spec.aliasName: Forbidden: alias/%s in eu-west-1, with provider config %s, is already managed by another KmsBackend; choose another alias name"
+			want := fmt.Sprintf(refusal, first.name, l.name)
 			eventually(t, "SpecValid=False on the second, naming spec.aliasName", func() error {
 				if err := cp.kube.Get(ctx, client.ObjectKeyFromObject(second), second); err != nil {
 					return err
@@ -566,7 +568,7 @@ func TestOneAliasOneOwner(t *testing.T) {
 				}
 				time.Sleep(providerPoll / 3)
 			}
-			calls := rec.since(mark)
+			calls := l.rec.since(mark)
 			for _, op := range []string{"CreateKey", "CreateAlias", "UpdateAlias", "DeleteAlias"} {
 				if n := count(calls, op); n > 0 {
 					t.Errorf("KMS %s calls in %s after the second claim: want none, got %d (every write: %v)", op, window, n, writes(calls))

@@ -22,21 +22,14 @@ const providerPoll = 10 * time.Second
 // The provider's health probe address.
 const providerHealth = "127.0.0.1:18083"
 
-// rec records the provider's calls to local-kms, motoRec its calls to moto.
-var rec, motoRec *recorder
+// The provider config (of each group) whose endpoint refuses connections.
+// Every other scenario reaches an emulator of its own through a lane
+// (lanes_test.go).
+const configUnreachable = "unreachable"
 
-// Provider configs: default reaches local-kms through its recorder, moto
-// reaches moto through its own; unreachable names an address that refuses
-// connections.
-const (
-	configDefault     = "default"
-	configMoto        = "moto"
-	configUnreachable = "unreachable"
-)
-
-// startProvider starts local-kms and moto, the recording proxies in front
-// of them and provider-aws' KMS controllers, with provider configs of both
-// groups, as a platform team would install them against AWS.
+// startProvider starts provider-aws' KMS controllers, with the credentials
+// Secret every provider config reads and the unreachable provider configs,
+// as a platform team would install them against AWS.
 func (c *controlPlane) startProvider(ctx context.Context) error {
 	for _, f := range []string{
 		"aws.upbound.io_providerconfigs.yaml", "aws.upbound.io_providerconfigusages.yaml",
@@ -46,22 +39,14 @@ func (c *controlPlane) startProvider(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := c.startEmulator(ctx); err != nil {
+	creds := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: crossplaneNamespace, Name: credentialsSecret},
+		StringData: map[string]string{"credentials": "[default]\naws_access_key_id = AKIAEMULATOR\naws_secret_access_key = emulator\n"},
+	}
+	if err := c.kube.Create(ctx, creds); err != nil {
 		return err
 	}
-	if err := c.startMoto(ctx); err != nil {
-		return err
-	}
-	var err error
-	if rec, err = startRecorder(emulatorAddr, proxyAddr); err != nil {
-		return err
-	}
-	c.stops = append(c.stops, rec.stop)
-	if motoRec, err = startRecorder(motoAddr, motoProxyAddr); err != nil {
-		return err
-	}
-	c.stops = append(c.stops, motoRec.stop)
-	if err := c.providerConfigs(ctx); err != nil {
+	if err := c.providerConfig(ctx, configUnreachable, refusedAddr); err != nil {
 		return err
 	}
 	if err := c.run("provider-aws-kms", []string{"KUBECONFIG=" + c.kubeconfig}, "provider-aws-kms",
@@ -82,44 +67,40 @@ func (c *controlPlane) startProvider(ctx context.Context) error {
 	})
 }
 
-// providerConfigs creates the credentials Secret (fake keys: the emulator
-// checks none) and, for each provider config name, a ProviderConfig for the
-// legacy Key and Alias and a ClusterProviderConfig for the namespaced ones.
-func (c *controlPlane) providerConfigs(ctx context.Context) error {
-	creds := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: crossplaneNamespace, Name: "aws-credentials"},
-		StringData: map[string]string{"credentials": "[default]\naws_access_key_id = AKIAEMULATOR\naws_secret_access_key = emulator\n"},
+// The Secret with the provider's credentials: fake keys, which the
+// emulators check none of.
+const credentialsSecret = "aws-credentials"
+
+// providerConfig creates a ProviderConfig for the legacy Key and Alias and a
+// ClusterProviderConfig for the namespaced ones, both named name, whose KMS
+// endpoint is http://endpoint.
+func (c *controlPlane) providerConfig(ctx context.Context, name, endpoint string) error {
+	spec := map[string]any{
+		"credentials": map[string]any{
+			"source":    "Secret",
+			"secretRef": map[string]any{"namespace": crossplaneNamespace, "name": credentialsSecret, "key": "credentials"},
+		},
+		// Without services, provider-aws ignores the URL.
+		"endpoint": map[string]any{
+			"services":          []any{"kms"},
+			"hostnameImmutable": true,
+			"url":               map[string]any{"type": "Static", "static": "http://" + endpoint},
+		},
+		"skip_credentials_validation": true,
+		"skip_metadata_api_check":     true,
+		"skip_requesting_account_id":  true,
+		"skip_region_validation":      true,
 	}
-	if err := c.kube.Create(ctx, creds); err != nil {
-		return err
-	}
-	for name, endpoint := range map[string]string{configDefault: proxyAddr, configMoto: motoProxyAddr, configUnreachable: refusedAddr} {
-		spec := map[string]any{
-			"credentials": map[string]any{
-				"source":    "Secret",
-				"secretRef": map[string]any{"namespace": crossplaneNamespace, "name": creds.Name, "key": "credentials"},
-			},
-			// Without services, provider-aws ignores the URL.
-			"endpoint": map[string]any{
-				"services":          []any{"kms"},
-				"hostnameImmutable": true,
-				"url":               map[string]any{"type": "Static", "static": "http://" + endpoint},
-			},
-			"skip_credentials_validation": true,
-			"skip_metadata_api_check":     true,
-			"skip_requesting_account_id":  true,
-			"skip_region_validation":      true,
-		}
-		for _, gvk := range [][2]string{{"aws.upbound.io/v1beta1", "ProviderConfig"}, {"aws.m.upbound.io/v1beta1", "ClusterProviderConfig"}} {
-			pc := &unstructured.Unstructured{Object: map[string]any{
-				"apiVersion": gvk[0], "kind": gvk[1],
-				"metadata": map[string]any{"name": name},
-				"spec":     spec,
-			}}
-			// The CRDs were created a moment ago: retry until they are served.
-			if err := c.waitFor(ctx, time.Minute, gvk[1]+" "+name, func() error { return c.kube.Create(ctx, pc.DeepCopy()) }); err != nil {
-				return err
-			}
+	for _, gvk := range [][2]string{{"aws.upbound.io/v1beta1", "ProviderConfig"}, {"aws.m.upbound.io/v1beta1", "ClusterProviderConfig"}} {
+		pc := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": gvk[0], "kind": gvk[1],
+			"metadata": map[string]any{"name": name},
+			"spec":     spec,
+		}}
+		// The CRDs may have been created a moment ago: retry until they
+		// are served.
+		if err := waitFor(ctx, time.Minute, gvk[1]+" "+name, func() error { return c.kube.Create(ctx, pc.DeepCopy()) }); err != nil {
+			return err
 		}
 	}
 	return nil
