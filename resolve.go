@@ -141,59 +141,6 @@ func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
 	return b, warns, errs
 }
 
-// principals parses the ARN lists of one claim, which must share one
-// partition and stay within the platform's allowed accounts.
-type principals struct {
-	allowed   []string
-	partition string
-	// partitionFrom is the field path of the first ARN, which set partition.
-	partitionFrom string
-	errs          field.ErrorList
-	warns         []string
-}
-
-// parse returns the list's valid ARNs, sorted and without duplicates, and
-// adds the accounts they name to accounts unless it is nil.
-func (pr *principals) parse(p *field.Path, arns []string, what string, accounts map[string]bool) []string {
-	if len(arns) == 0 {
-		pr.errs = append(pr.errs, field.Required(p, "at least one "+what+" is required"))
-		return nil
-	}
-	seen := make(map[string]int, len(arns))
-	out := make([]string, 0, len(arns))
-	for i, a := range arns {
-		if first, ok := seen[a]; ok {
-			pr.warns = append(pr.warns, fmt.Sprintf("%s: duplicate of %s, removed", p.Index(i), p.Index(first)))
-			continue
-		}
-		seen[a] = i
-		prin, msg := ParsePrincipal(a)
-		if msg != "" {
-			pr.errs = append(pr.errs, field.Invalid(p.Index(i), shown(a), msg))
-			continue
-		}
-		switch {
-		case pr.partition == "":
-			pr.partition, pr.partitionFrom = prin.Partition, p.Index(i).String()
-		case prin.Partition != pr.partition:
-			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
-				fmt.Sprintf("partition %s differs from %s of %s; all principals must share one partition", prin.Partition, pr.partition, pr.partitionFrom)))
-			continue
-		}
-		if len(pr.allowed) > 0 && !slices.Contains(pr.allowed, prin.Account) {
-			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
-				fmt.Sprintf("account %s is not one the platform allows (%s)", prin.Account, shown(strings.Join(pr.allowed, ", ")))))
-			continue
-		}
-		if accounts != nil {
-			accounts[prin.Account] = true
-		}
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // replicaRegions returns the claim's replica regions sorted, refusing more
 // than the platform allows, a region that is not one, one named twice, and
 // the key's own region.
