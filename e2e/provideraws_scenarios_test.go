@@ -102,10 +102,10 @@ func TestExampleClaimOnProviderAWS(t *testing.T) {
 // story is one claim (or namespaced XR) through the scenarios, and what
 // they learn of it.
 type story struct {
-	f    flavour
-	lane *lane
-	kms  *kms.Client // the lane's emulator, in emulatorRegion
-	ns   string
+	f     flavour
+	lane  *lane
+	kms   *kms.Client // the lane's emulator, in emulatorRegion
+	ns    string
 	name  string
 	edits []func(map[string]any)
 
