@@ -81,19 +81,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return rsp, nil
 	}
 	if len(c.newlyRefused) > 0 {
-		// An alias refused for the first time: the response records the
-		// refusal on its Alias, observe-only for good, so it is applied,
-		// without a Fatal result; every later call refuses the claim.
-		setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(c.newlyRefused)}, xr.KeyAvailable)
-		reportRefusal(rsp, log, reasonInvalidSpec, "invalid spec: "+join(c.newlyRefused))
-		return rsp, nil
+		return refuseNewAliases(rsp, log, c, xr), nil
 	}
-	availability := KeyAvailability(c.observed, c.backend.Regions(), c.backend.AliasName, c.backend.ExistingKeyID, c.adoptions)
-	if isReplaced {
-		availability = replaced
-	}
-	setAvailability(rsp, availability, xr.KeyAvailable)
-	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
+	setConditions(rsp, c, xr, replaced, isReplaced)
 	logChanges(log, rsp, c)
 	return rsp, nil
 }
@@ -245,6 +235,28 @@ func writeStatus(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, c 
 		maps.Copy(dxr.ConnectionDetails, status.ConnectionDetails())
 	}
 	return errors.Wrap(response.SetDesiredCompositeResource(rsp, dxr), "cannot set the desired composite resource")
+}
+
+// refuseNewAliases refuses a claim whose alias, in one of its regions, is
+// refused for the first time: the response records the refusal on its
+// Alias, observe-only for good, so it is applied, without a Fatal result;
+// every later call refuses the claim.
+func refuseNewAliases(rsp *fnv1.RunFunctionResponse, log logging.Logger, c claim, xr ObservedXR) *fnv1.RunFunctionResponse {
+	setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(c.newlyRefused)}, xr.KeyAvailable)
+	reportRefusal(rsp, log, reasonInvalidSpec, "invalid spec: "+join(c.newlyRefused))
+	return rsp
+}
+
+// setConditions says whether the key can be used (KeyAvailable, unless it
+// was replaced) and that the spec is valid (SpecValid), on the XR and its
+// claim.
+func setConditions(rsp *fnv1.RunFunctionResponse, c claim, xr ObservedXR, replaced Availability, isReplaced bool) {
+	availability := KeyAvailability(c.observed, c.backend.Regions(), c.backend.AliasName, c.backend.ExistingKeyID, c.adoptions)
+	if isReplaced {
+		availability = replaced
+	}
+	setAvailability(rsp, availability, xr.KeyAvailable)
+	response.ConditionTrue(rsp, conditionSpecValid, reasonValid).TargetCompositeAndClaim()
 }
 
 // logChanges logs what the response changes of the composed resources.

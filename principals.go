@@ -182,6 +182,42 @@ func (pr *principals) parse(p *field.Path, arns []string, what string, accounts 
 	return out
 }
 
+// tooManyPrincipals says why a list of ARNs is refused by its length alone.
+func tooManyPrincipals(p *field.Path, n int) *field.Error {
+	e := field.TooMany(p, n, maxPrincipals)
+	e.Detail += fmt.Sprintf(": the key policy, at most %d bytes, cannot name more; name a role instead of its users", maxPolicyBytes)
+	return e
+}
+
+// serviceBoundUsers checks the standard users of a claim that sets
+// allowedServices, whose direct use of the key the policy denies. It refuses
+// an account root, which would deny every principal of the account,
+// administrators and provider-aws included; it warns of a role or user
+// named for Vault, whose awskms seal calls KMS directly. valid are the
+// users' valid ARNs, sorted.
+func serviceBoundUsers(users, valid []string) (field.ErrorList, []string) {
+	p := specPath.Child("standardUsers")
+	var errs field.ErrorList
+	var warns []string
+	for i, a := range users {
+		if _, ok := slices.BinarySearch(valid, a); !ok {
+			continue
+		}
+		name := a[strings.LastIndexByte(a, ':')+1:]
+		if name == "root" {
+			errs = append(errs, field.Invalid(p.Index(i), a,
+				"is every principal of its account: with allowedServices, all of them would be denied direct use of the key, its administrators and provider-aws included; name the roles or users that use the key"))
+			continue
+		}
+		if strings.Contains(strings.ToLower(name[strings.LastIndexByte(name, '/')+1:]), "vault") {
+			warns = append(warns, fmt.Sprintf(
+				"%s: %s looks like Vault's role: Vault's awskms seal calls KMS directly, which allowedServices denies to every standard user; leave allowedServices unset on a key that seals Vault",
+				p.Index(i), shown(a)))
+		}
+	}
+	return errs, warns
+}
+
 // uniqueID matches the IAM unique id of a user (AIDA...) or a role
 // (AROA...). When a principal named in a key policy is deleted, KMS returns
 // the policy with the principal's unique id where its ARN was.
