@@ -40,14 +40,15 @@ type Availability struct {
 // error is a ProviderError; a resource the provider has not reported on
 // yet, an Alias waiting for its Key's id, and a resource being probed in
 // AWS (which the provider, allowed only to observe, may report missing) are
-// still Creating. regions are the key's region, then its replicas'.
-func KeyAvailability(o Observed, regions []string, aliasName, keyID string, d Adoptions) Availability {
+// still Creating. regions are the key's region, then its replicas'; name is
+// the alias's, and keyID the key the claim adopts.
+func KeyAvailability(o Observed, regions []string, name, keyID string, d Adoptions) Availability {
 	for i, r := range regions {
 		keyPart, aliasPart := "key", "alias"
 		if i > 0 {
 			keyPart, aliasPart = "replica "+r, "alias "+r
 		}
-		key, alias := o.Conditions(r)
+		key, alias := o.ConditionsIn(r)
 		if msg := providerError(key); msg != "" {
 			return Availability{Reason: reasonProviderError, Message: keyPart + ": " + msg}
 		}
@@ -61,8 +62,8 @@ func KeyAvailability(o Observed, regions []string, aliasName, keyID string, d Ad
 		}
 	}
 	for i, r := range regions {
-		key, alias := o.Conditions(r)
-		aliasWait := aliasWaiting(d.Aliases[r], alias, aliasName, r)
+		key, alias := o.ConditionsIn(r)
+		aliasWait := aliasWaiting(d.Aliases[r], alias, name, r)
 		if i > 0 {
 			switch {
 			case !available(key):
@@ -107,12 +108,12 @@ const waitingForAlias = "Waiting for the alias"
 
 // aliasWaiting says what the Alias in a region waits for, or empty when it
 // is available.
-func aliasWaiting(a Adoption, c Conditions, aliasName, region string) string {
+func aliasWaiting(a Adoption, c Conditions, name, region string) string {
 	switch {
 	case a == adoptionProbe:
-		return "Checking whether " + aliasPrefix + aliasName + " exists in AWS in " + region
+		return "Checking whether " + aliasPrefix + name + " exists in AWS in " + region
 	case a == adoptionCreate && c.Missing():
-		return "Creating " + aliasPrefix + aliasName + " in " + region + ", which AWS reported missing"
+		return "Creating " + aliasPrefix + name + " in " + region + ", which AWS reported missing"
 	case !available(c):
 		return waitingForAlias
 	}

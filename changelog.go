@@ -53,8 +53,8 @@ func composedChanges(rsp *fnv1.RunFunctionResponse, ocds map[resource.Name]resou
 			changes = append(changes, name+": new")
 			continue
 		}
-		if fields := ChangedFields(d.GetResource().AsMap(), o.Resource.Object); len(fields) > 0 {
-			changes = append(changes, name+": "+strings.Join(fields, ", "))
+		if changed := ChangedFields(d.GetResource().AsMap(), o.Resource.Object); len(changed) > 0 {
+			changes = append(changes, name+": "+strings.Join(changed, ", "))
 		}
 	}
 	return changes

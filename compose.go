@@ -27,7 +27,7 @@ func Composed(b Backend, policy string, o Observed, d Adoptions, answered map[st
 	out := make(map[string]*fnv1.Resource, 2*len(b.Regions()))
 	for _, r := range b.Regions() {
 		keyRes, aliasRes := b.ResourceNames(r)
-		key, alias := o.Conditions(r)
+		key, alias := o.ConditionsIn(r)
 		var keyID string
 		if r == b.Region {
 			out[keyRes] = withReadiness(DesiredKey(b, policy, d.Key, s), key.True(conditionReady) && d.Key.Managed())

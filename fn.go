@@ -194,7 +194,7 @@ func refuseClaim(rsp *fnv1.RunFunctionResponse, log logging.Logger, c claim, xr 
 		setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(c.adoptErrs)}, xr.KeyAvailable)
 	case o.Key != nil || o.Aliases[o.Region] != nil:
 		regions := append([]string{c.backend.Region}, slices.Sorted(maps.Keys(o.Replicas))...)
-		setAvailability(rsp, KeyAvailability(o, regions, c.backend.AliasName, c.backend.ExistingKeyID, o.Adoptions()), xr.KeyAvailable)
+		setAvailability(rsp, KeyAvailability(o, regions, c.backend.AliasName, c.backend.ExistingKeyID, o.RecordedAdoptions()), xr.KeyAvailable)
 	}
 	return refuse(rsp, log, reasonInvalidSpec, "invalid spec: "+join(c.errs))
 }

@@ -291,9 +291,9 @@ func (o Observed) KeyARN() string {
 	return o.Key.ARN
 }
 
-// Adoptions are the adoptions recorded on the observed Key and Aliases; the
-// key's Alias, not yet observed, is yet to be probed.
-func (o Observed) Adoptions() Adoptions {
+// RecordedAdoptions are the adoptions recorded on the observed Key and
+// Aliases; the key's Alias, not yet observed, is yet to be probed.
+func (o Observed) RecordedAdoptions() Adoptions {
 	d := Adoptions{Aliases: map[string]Adoption{o.Region: adoptionProbe}}
 	if o.Key != nil {
 		d.Key = o.Key.Adoption
@@ -304,10 +304,10 @@ func (o Observed) Adoptions() Adoptions {
 	return d
 }
 
-// Conditions returns the conditions of the key in a region (the claim's
+// ConditionsIn returns the conditions of the key in a region (the claim's
 // key in the key's region, a replica in the others) and of the Alias there,
 // nil for one that does not exist.
-func (o Observed) Conditions(region string) (key, alias Conditions) {
+func (o Observed) ConditionsIn(region string) (key, alias Conditions) {
 	switch {
 	case region == o.Region && o.Key != nil:
 		key = o.Key.Conditions

@@ -214,13 +214,13 @@ func isAliasRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '_' || r == '-'
 }
 
-// mergeTags lays a claim's tags over the platform's defaults.
-func mergeTags(defaults, claim map[string]string) map[string]string {
-	if len(defaults) == 0 && len(claim) == 0 {
+// mergeTags lays a claim's own tags over the platform's defaults.
+func mergeTags(defaults, own map[string]string) map[string]string {
+	if len(defaults) == 0 && len(own) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(defaults)+len(claim))
+	out := make(map[string]string, len(defaults)+len(own))
 	maps.Copy(out, defaults)
-	maps.Copy(out, claim)
+	maps.Copy(out, own)
 	return out
 }
