@@ -49,24 +49,6 @@ func aliasesRequirementIn(b Backend, region string) string {
 	return aliasesRequirement + "-" + region
 }
 
-// requiredAliases returns the Aliases Crossplane returned for the
-// requirement of this name, and whether it has answered at all: in
-// required_resources, or, asked in extra_resources, there.
-func requiredAliases(req *fnv1.RunFunctionRequest, name string) ([]LabelledAlias, bool, error) {
-	rs, answered, err := request.GetRequiredResource(req, name)
-	if err != nil {
-		return nil, false, err
-	}
-	if !answered {
-		extra, err := request.GetExtraResources(req) //nolint:staticcheck // Crossplane before v2.2 answers here.
-		if err != nil {
-			return nil, false, err
-		}
-		rs, answered = extra[name]
-	}
-	return ReadLabelledAliases(rs), answered, nil
-}
-
 // aliasRequirements asks Crossplane, for each of the backend's regions, for
 // the Aliases of the scope's group, in every namespace, that carry the
 // backend's alias id there. A Crossplane that advertises the required
@@ -88,6 +70,54 @@ func aliasRequirements(req *fnv1.RunFunctionRequest, b Backend, s Scope) *fnv1.R
 		return &fnv1.Requirements{Resources: selectors}
 	}
 	return &fnv1.Requirements{ExtraResources: selectors} //nolint:staticcheck // For Crossplane before v2.2.
+}
+
+// requiredAliases returns the Aliases Crossplane returned for the
+// requirement of this name, and whether it has answered at all: in
+// required_resources, or, asked in extra_resources, there.
+func requiredAliases(req *fnv1.RunFunctionRequest, name string) ([]LabelledAlias, bool, error) {
+	rs, answered, err := request.GetRequiredResource(req, name)
+	if err != nil {
+		return nil, false, err
+	}
+	if !answered {
+		extra, err := request.GetExtraResources(req) //nolint:staticcheck // Crossplane before v2.2 answers here.
+		if err != nil {
+			return nil, false, err
+		}
+		rs, answered = extra[name]
+	}
+	return ReadLabelledAliases(rs), answered, nil
+}
+
+// LabelledAlias is an Alias that carries a backend's AliasID, as Crossplane
+// returned it for the function's requirement.
+type LabelledAlias struct {
+	Namespace string
+	Name      string
+	// Composite is the name of the XR that composed it.
+	Composite string
+	Created   time.Time
+}
+
+// compositeLabel is the label Crossplane sets on each composed resource to
+// the name of its XR.
+const compositeLabel = "crossplane.io/composite"
+
+// ReadLabelledAliases reads the Aliases Crossplane returned for the
+// function's requirement.
+func ReadLabelledAliases(rs []resource.Required) []LabelledAlias {
+	out := make([]LabelledAlias, 0, len(rs))
+	for _, r := range rs {
+		a := r.Resource
+		out = append(out, LabelledAlias{
+			Namespace: a.GetNamespace(),
+			Name:      a.GetName(),
+			Composite: a.GetLabels()[compositeLabel],
+			Created:   a.GetCreationTimestamp().Time,
+		})
+	}
+	return out
 }
 
 // CheckAliasOwner refuses a backend whose AWS alias another XR's Alias
@@ -129,34 +159,4 @@ func older(created time.Time, namespace, name string, other LabelledAlias) bool 
 		return created.Before(other.Created)
 	}
 	return namespace+"/"+name < other.Namespace+"/"+other.Composite
-}
-
-// LabelledAlias is an Alias that carries a backend's AliasID, as Crossplane
-// returned it for the function's requirement.
-type LabelledAlias struct {
-	Namespace string
-	Name      string
-	// Composite is the name of the XR that composed it.
-	Composite string
-	Created   time.Time
-}
-
-// compositeLabel is the label Crossplane sets on each composed resource to
-// the name of its XR.
-const compositeLabel = "crossplane.io/composite"
-
-// ReadLabelledAliases reads the Aliases Crossplane returned for the
-// function's requirement.
-func ReadLabelledAliases(rs []resource.Required) []LabelledAlias {
-	out := make([]LabelledAlias, 0, len(rs))
-	for _, r := range rs {
-		a := r.Resource
-		out = append(out, LabelledAlias{
-			Namespace: a.GetNamespace(),
-			Name:      a.GetName(),
-			Composite: a.GetLabels()[compositeLabel],
-			Created:   a.GetCreationTimestamp().Time,
-		})
-	}
-	return out
 }
