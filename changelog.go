@@ -37,24 +37,22 @@ func ChangedFields(desired, observed map[string]any) []string {
 // aliases change: a resource that does not exist yet, or the fields of one
 // that differ from the observed resource.
 func composedChanges(rsp *fnv1.RunFunctionResponse, ocds map[resource.Name]resource.ObservedComposed, b Backend) []string {
-	var names []string
+	var changes []string
 	for _, r := range b.Regions() {
 		key, alias := b.ResourceNames(r)
-		names = append(names, key, alias)
-	}
-	var changes []string
-	for _, name := range names {
-		d, ok := rsp.GetDesired().GetResources()[name]
-		if !ok {
-			continue
-		}
-		o, ok := ocds[resource.Name(name)]
-		if !ok {
-			changes = append(changes, name+": new")
-			continue
-		}
-		if changed := ChangedFields(d.GetResource().AsMap(), o.Resource.Object); len(changed) > 0 {
-			changes = append(changes, name+": "+strings.Join(changed, ", "))
+		for _, name := range [...]string{key, alias} {
+			d, ok := rsp.GetDesired().GetResources()[name]
+			if !ok {
+				continue
+			}
+			o, ok := ocds[resource.Name(name)]
+			if !ok {
+				changes = append(changes, name+": new")
+				continue
+			}
+			if changed := ChangedFields(d.GetResource().AsMap(), o.Resource.Object); len(changed) > 0 {
+				changes = append(changes, name+": "+strings.Join(changed, ", "))
+			}
 		}
 	}
 	return changes

@@ -15,35 +15,33 @@ import (
 // requires the two to be equal, so that every field name and shape here is
 // the provider's.
 
-// Composed returns a valid backend's composed resources, by composition
-// resource name: in each of its regions, its key (the Key in the first, a
-// ReplicaKey in the others) and its Alias. A resource is ready once the
-// provider reports the observed one Ready, and, when it names what exists
-// in AWS, once the claim manages it. An Alias is composed once Crossplane
-// has answered which Aliases carry its alias id there, or once it exists;
-// in a replica region, only once the replica's key id is known, as an Alias
-// cannot select a ReplicaKey.
-func Composed(b Backend, policy string, o Observed, d Adoptions, answered map[string]bool, s Scope) map[string]*fnv1.Resource {
-	out := make(map[string]*fnv1.Resource, 2*len(b.Regions()))
+// Compose adds a valid backend's composed resources to resources, by
+// composition resource name: in each of its regions, its key (the Key in the
+// first, a ReplicaKey in the others) and its Alias. A resource is ready once
+// the provider reports the observed one Ready, and, when it names what
+// exists in AWS, once the claim manages it. An Alias is composed once
+// Crossplane has answered which Aliases carry its alias id there, or once
+// it exists; in a replica region, only once the replica's key id is known,
+// as an Alias cannot select a ReplicaKey.
+func Compose(resources map[string]*fnv1.Resource, b Backend, policy string, o Observed, d Adoptions, answered map[string]bool, s Scope) {
 	for _, r := range b.Regions() {
 		keyRes, aliasRes := b.ResourceNames(r)
 		key, alias := o.ConditionsIn(r)
 		var keyID string
 		if r == b.Region {
-			out[keyRes] = withReadiness(DesiredKey(b, policy, d.Key, s), key.True(conditionReady) && d.Key.Managed())
+			resources[keyRes] = withReadiness(DesiredKey(b, policy, d.Key, s), key.True(conditionReady) && d.Key.Managed())
 			keyID = ClaimKeyID(b, o)
 		} else {
-			out[keyRes] = withReadiness(DesiredReplicaKey(b, policy, r, o.KeyARN(), s), key.True(conditionReady))
+			resources[keyRes] = withReadiness(DesiredReplicaKey(b, policy, r, o.KeyARN(), s), key.True(conditionReady))
 			if keyID = o.ReplicaKeyID(r); keyID == "" {
 				continue
 			}
 		}
 		if answered[r] || o.Aliases[r] != nil {
 			a := d.Aliases[r]
-			out[aliasRes] = withReadiness(DesiredAlias(b, r, keyID, a, s), alias.True(conditionReady) && a.Managed())
+			resources[aliasRes] = withReadiness(DesiredAlias(b, r, keyID, a, s), alias.True(conditionReady) && a.Managed())
 		}
 	}
-	return out
 }
 
 // withReadiness wraps a composed resource for the response, ready or not.

@@ -60,8 +60,9 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return refuse(rsp, log, reasonInvalidInput, "invalid function input in the Composition: "+err.Error()), nil
 	}
 	c, err := validateClaim(req, xr, settings)
+	answered := map[string]bool{} // by region: whether Crossplane answered which Aliases carry the alias id there
 	if err == nil && c.valid() {
-		err = checkAliasOwners(req, rsp, &c, xr)
+		err = checkAliasOwners(req, rsp, &c, xr, answered)
 	}
 	if err != nil {
 		response.Fatal(rsp, err)
@@ -74,7 +75,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	if !c.valid() {
 		return refuseClaim(rsp, log, c, xr), nil
 	}
-	compose(rsp, c)
+	compose(rsp, c, answered)
 	replaced, isReplaced := KeyReplaced(xr.Recorded.ID, c.observed.KeyID(), xr.KeyAvailable, f.now())
 	if err := writeStatus(req, rsp, c, xr.Recorded, isReplaced); err != nil {
 		response.Fatal(rsp, err)
@@ -84,7 +85,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return refuseNewAliases(rsp, log, c, xr), nil
 	}
 	setConditions(rsp, c, xr, replaced, isReplaced)
-	logChanges(log, rsp, c)
+	logChanges(log, rsp, c, answered)
 	return rsp, nil
 }
 
@@ -99,10 +100,6 @@ type claim struct {
 	warnings []string
 	// errs are the problems that refuse the claim.
 	errs field.ErrorList
-
-	// answered says, by region, whether Crossplane has answered which
-	// Aliases carry the backend's alias id there (checkAliasOwners).
-	answered map[string]bool
 	// adoptions decide how what the composed resources name in AWS is
 	// managed; adoptErrs, among errs, refuse what exists there;
 	// newlyRefused are aliases refused for the first time
@@ -148,18 +145,17 @@ func validateClaim(req *fnv1.RunFunctionRequest, xr ObservedXR, settings Setting
 }
 
 // checkAliasOwners asks Crossplane which Aliases carry the backend's alias
-// id in each of its regions, and, where it has answered, refuses the claim
-// if another XR's Alias manages the alias there.
-func checkAliasOwners(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, c *claim, xr ObservedXR) error {
-	regions := c.backend.Regions()
+// id in each of its regions, notes in answered the regions where it has
+// answered, and there refuses the claim if another XR's Alias manages the
+// alias.
+func checkAliasOwners(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, c *claim, xr ObservedXR, answered map[string]bool) error {
 	rsp.Requirements = aliasRequirements(req, c.backend, c.scope)
-	c.answered = make(map[string]bool, len(regions))
-	for _, r := range regions {
+	for _, r := range c.backend.Regions() {
 		labelled, ok, err := requiredAliases(req, aliasesRequirementIn(c.backend, r))
 		if err != nil {
 			return errors.Wrapf(err, "cannot get the required Aliases in %s", r)
 		}
-		if c.answered[r] = ok; ok {
+		if answered[r] = ok; ok {
 			c.errs = append(c.errs, CheckAliasOwner(c.backend, r, xr.Name, xr.Namespace, c.observed.Aliases[r], labelled)...)
 		}
 	}
@@ -202,7 +198,7 @@ func refuseClaim(rsp *fnv1.RunFunctionResponse, log logging.Logger, c claim, xr 
 // compose adds the Key, the replicas and their Aliases to the resources
 // that earlier steps of the pipeline composed, which stay as they are, and
 // warns of the replicas it no longer composes.
-func compose(rsp *fnv1.RunFunctionResponse, c claim) {
+func compose(rsp *fnv1.RunFunctionResponse, c claim, answered map[string]bool) {
 	for _, w := range RemovedReplicas(c.backend, c.observed) {
 		response.Warning(rsp, errors.New(w)).TargetCompositeAndClaim()
 	}
@@ -212,7 +208,7 @@ func compose(rsp *fnv1.RunFunctionResponse, c claim) {
 	if rsp.Desired.Resources == nil {
 		rsp.Desired.Resources = map[string]*fnv1.Resource{}
 	}
-	maps.Copy(rsp.Desired.Resources, Composed(c.backend, c.policy, c.observed, c.adoptions, c.answered, c.scope))
+	Compose(rsp.Desired.Resources, c.backend, c.policy, c.observed, c.adoptions, answered, c.scope)
 }
 
 // writeStatus writes the XR's status fields and, for a legacy XR, its
@@ -263,11 +259,11 @@ func setConditions(rsp *fnv1.RunFunctionResponse, c claim, xr ObservedXR, replac
 // Crossplane applies the response of its last call of a reconcile, the one
 // that carries its answer to the requirement: a change is logged at Info
 // there only, so once per reconcile.
-func logChanges(log logging.Logger, rsp *fnv1.RunFunctionResponse, c claim) {
+func logChanges(log logging.Logger, rsp *fnv1.RunFunctionResponse, c claim, answered map[string]bool) {
 	switch changes := composedChanges(rsp, c.ocds, c.backend); {
 	case len(changes) == 0:
 		log.Debug("The composed resources are unchanged")
-	case !c.answered[c.backend.Region]:
+	case !answered[c.backend.Region]:
 		log.Debug("Changing the composed resources, once Crossplane answers the requirement", "changes", changes)
 	default:
 		log.Info("Changing the composed resources", "changes", changes)
