@@ -23,6 +23,40 @@ const (
 	encryptDecrypt   = "ENCRYPT_DECRYPT"
 )
 
+// Adopt decides, for a valid backend, how the Key and each region's Alias
+// are managed, and returns the refusals of what exists in AWS: those that
+// refuse the claim now (a key that cannot be adopted, an alias refused on
+// an earlier call), and aliases refused for the first time, whose refusal
+// the response must record before the claim can be refused.
+func Adopt(b Backend, o Observed) (Adoptions, field.ErrorList, field.ErrorList) {
+	var errs, newlyRefused field.ErrorList
+	key, err := KeyAdoption(b, o)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	d := Adoptions{Key: key, Aliases: make(map[string]Adoption, len(b.ReplicaRegions)+1)}
+	for _, r := range b.Regions() {
+		keyID, keyARN := ClaimKeyID(b, o), o.KeyARN()
+		if r != b.Region {
+			keyID, keyARN = "", ""
+			if rep := o.Replicas[r]; rep != nil {
+				keyID, keyARN = rep.KeyID, rep.ARN
+			}
+		}
+		alias := o.Aliases[r]
+		a, err := AliasAdoption(b, r, alias, keyID, keyARN)
+		d.Aliases[r] = a
+		switch {
+		case err == nil:
+		case alias.Adoption == adoptionRefuse:
+			errs = append(errs, err)
+		default:
+			newlyRefused = append(newlyRefused, err)
+		}
+	}
+	return d, errs, newlyRefused
+}
+
 // KeyAdoption decides how the Key of a backend with spec.existingKeyId is
 // managed: observed only until the provider has read the key, then adopted
 // if it fits the claim. A key that does not exist, or does not fit, is
@@ -148,6 +182,23 @@ func aliasExists(b Backend, region string) *field.Error {
 		"%s%s exists in AWS in %s, targets another key, and is not managed by this claim: nothing retargets or deletes it; %s",
 		aliasPrefix, shown(b.AliasName), shown(region), advice))
 }
+
+// The management policies of a resource the function does not create:
+// observed only while it is probed or refused, and managed in place once
+// adopted. crossplane-runtime supports no set that may update and delete
+// but not create, and one that may create could replace an adopted key
+// that reads as missing: so an adopted resource outlives its claim.
+var (
+	observePolicies = []string{"Observe"}
+	adoptPolicies   = []string{"Observe", "Update", "LateInitialize"}
+	allPolicies     = []string{"*"}
+)
+
+// orphanPolicies are the management policies of a namespaced managed
+// resource whose external resource outlives it: every action but Delete. A
+// namespaced managed resource has no deletionPolicy: what its deletion does
+// is one of its management policies.
+var orphanPolicies = []string{"Observe", "Create", "Update", "LateInitialize"}
 
 // managementPolicies are the management policies of a composed resource
 // with this adoption and the backend's deletion policy; nil leaves the

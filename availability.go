@@ -40,58 +40,58 @@ type Availability struct {
 // error is a ProviderError; a resource the provider has not reported on
 // yet, an Alias waiting for its Key's id, and a resource being probed in
 // AWS (which the provider, allowed only to observe, may report missing) are
-// still Creating. regions are the key's region, then its replicas'.
-func KeyAvailability(o Observed, regions []string, aliasName, keyID string, d Adoptions) Availability {
-	type part struct {
-		name       string
-		conditions Conditions
-		// probed is an Alias not yet managed, for which missing is an
-		// answer, not a failure.
-		probed bool
-	}
-	key, alias := o.conditions()
-	parts := []part{{"key", key, false}, {"alias", alias, probing(d.Aliases[regions[0]])}}
-	for _, r := range regions[1:] {
-		replica, replicaAlias := o.replicaConditions(r)
-		parts = append(parts, part{"replica " + r, replica, false}, part{"alias " + r, replicaAlias, probing(d.Aliases[r])})
-	}
-	for _, p := range parts {
-		if p.probed && p.conditions.Missing() {
+// still Creating. regions are the key's region, then its replicas'; name is
+// the alias's, and keyID the key the claim adopts.
+func KeyAvailability(o Observed, regions []string, name, keyID string, d Adoptions) Availability {
+	for i, r := range regions {
+		keyPart, aliasPart := "key", "alias"
+		if i > 0 {
+			keyPart, aliasPart = "replica "+r, "alias "+r
+		}
+		key, alias := o.ConditionsIn(r)
+		if msg := providerError(key); msg != "" {
+			return Availability{Reason: reasonProviderError, Message: keyPart + ": " + msg}
+		}
+		// An Alias not yet managed may be missing: that is an answer, not
+		// a failure.
+		if probing(d.Aliases[r]) && alias.Missing() {
 			continue
 		}
-		if msg := providerError(p.conditions); msg != "" {
-			return Availability{Reason: reasonProviderError, Message: p.name + ": " + msg}
+		if msg := providerError(alias); msg != "" {
+			return Availability{Reason: reasonProviderError, Message: aliasPart + ": " + msg}
 		}
 	}
-
-	var keyWait string
-	switch {
-	case d.Key == adoptionProbe:
-		keyWait = "Waiting for provider-aws to read key " + keyID + " in AWS before adopting it"
-	case !available(key):
-		keyWait = "Waiting for the key"
-	}
-	switch aliasWait := aliasWaiting(d.Aliases[regions[0]], alias, aliasName, regions[0]); {
-	case keyWait == "" && aliasWait == "":
-	case keyWait == "":
-		return creating(aliasWait)
-	case aliasWait == "":
-		return creating(keyWait)
-	case aliasWait == waitingForAlias:
-		return creating(keyWait + "; the alias waits for the key")
-	default:
-		return creating(keyWait + "; " + lowerFirst(aliasWait))
-	}
-	for _, r := range regions[1:] {
-		replica, replicaAlias := o.replicaConditions(r)
-		if !available(replica) {
-			return creating("Waiting for the replica in " + r + "; its alias waits for it")
-		}
-		if wait := aliasWaiting(d.Aliases[r], replicaAlias, aliasName, r); wait != "" {
-			if wait == waitingForAlias {
-				wait += " in " + r
+	for i, r := range regions {
+		key, alias := o.ConditionsIn(r)
+		aliasWait := aliasWaiting(d.Aliases[r], alias, name, r)
+		if i > 0 {
+			switch {
+			case !available(key):
+				return creating("Waiting for the replica in " + r + "; its alias waits for it")
+			case aliasWait == waitingForAlias:
+				return creating(aliasWait + " in " + r)
+			case aliasWait != "":
+				return creating(aliasWait)
 			}
-			return creating(wait)
+			continue
+		}
+		var keyWait string
+		switch {
+		case d.Key == adoptionProbe:
+			keyWait = "Waiting for provider-aws to read key " + keyID + " in AWS before adopting it"
+		case !available(key):
+			keyWait = "Waiting for the key"
+		}
+		switch {
+		case keyWait == "" && aliasWait == "":
+		case keyWait == "":
+			return creating(aliasWait)
+		case aliasWait == "":
+			return creating(keyWait)
+		case aliasWait == waitingForAlias:
+			return creating(keyWait + "; the alias waits for the key")
+		default:
+			return creating(keyWait + "; " + lowerFirst(aliasWait))
 		}
 	}
 	return Availability{Available: true, Reason: reasonAvailable}
@@ -108,12 +108,12 @@ const waitingForAlias = "Waiting for the alias"
 
 // aliasWaiting says what the Alias in a region waits for, or empty when it
 // is available.
-func aliasWaiting(a Adoption, c Conditions, aliasName, region string) string {
+func aliasWaiting(a Adoption, c Conditions, name, region string) string {
 	switch {
 	case a == adoptionProbe:
-		return "Checking whether " + aliasPrefix + aliasName + " exists in AWS in " + region
+		return "Checking whether " + aliasPrefix + name + " exists in AWS in " + region
 	case a == adoptionCreate && c.Missing():
-		return "Creating " + aliasPrefix + aliasName + " in " + region + ", which AWS reported missing"
+		return "Creating " + aliasPrefix + name + " in " + region + ", which AWS reported missing"
 	case !available(c):
 		return waitingForAlias
 	}

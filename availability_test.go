@@ -28,16 +28,16 @@ func TestKeyAvailability(t *testing.T) {
 	}{
 		"ReplicaWaitedFor": {
 			reason:   "A key with replicas is available only once each replica and its alias are.",
-			o:        Observed{Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok}},
+			o:        Observed{Key: &ObservedKey{Conditions: ok}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: ok}}},
 			replicas: []string{"us-east-1"},
 			want:     Availability{Reason: reasonCreating, Message: "Waiting for the replica in us-east-1; its alias waits for it"},
 		},
 		"ReplicaAliasWaitedFor": {
 			reason: "A replica's alias is waited for once the replica is available.",
 			o: Observed{
-				Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok},
-				Replicas:       map[string]*ObservedReplica{"eu-central-1": {Conditions: ok}, "us-east-1": {Conditions: ok}},
-				ReplicaAliases: map[string]*ObservedAlias{"eu-central-1": {Conditions: ok}},
+				Key:      &ObservedKey{Conditions: ok},
+				Replicas: map[string]*ObservedReplica{"eu-central-1": {Conditions: ok}, "us-east-1": {Conditions: ok}},
+				Aliases:  map[string]*ObservedAlias{"eu-west-1": {Conditions: ok}, "eu-central-1": {Conditions: ok}},
 			},
 			replicas: []string{"eu-central-1", "us-east-1"},
 			want:     Availability{Reason: reasonCreating, Message: "Waiting for the alias in us-east-1"},
@@ -45,8 +45,8 @@ func TestKeyAvailability(t *testing.T) {
 		"ReplicasAvailable": {
 			reason: "With every replica and alias Ready and Synced the key is available.",
 			o: Observed{
-				Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok},
-				Replicas: map[string]*ObservedReplica{"us-east-1": {Conditions: ok}}, ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {Conditions: ok}},
+				Key:      &ObservedKey{Conditions: ok},
+				Replicas: map[string]*ObservedReplica{"us-east-1": {Conditions: ok}}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: ok}, "us-east-1": {Conditions: ok}},
 			},
 			replicas: []string{"us-east-1"},
 			want:     Availability{Available: true, Reason: reasonAvailable},
@@ -54,9 +54,9 @@ func TestKeyAvailability(t *testing.T) {
 		"ReplicaAliasFailed": {
 			reason: "A replica's alias the provider failed on is a provider error naming its region.",
 			o: Observed{
-				Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok},
+				Key:      &ObservedKey{Conditions: ok},
 				Replicas: map[string]*ObservedReplica{"us-east-1": {Conditions: ok}},
-				ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {Conditions: Conditions{
+				Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: ok}, "us-east-1": {Conditions: Conditions{
 					conditionSynced: {Status: "False", Reason: "ReconcileError", Message: "create failed: NotFoundException: key does not exist"},
 				}}},
 			},
@@ -66,7 +66,7 @@ func TestKeyAvailability(t *testing.T) {
 		"RemovedReplicaIgnored": {
 			reason: "A replica of a region the claim no longer names does not count, even failing.",
 			o: Observed{
-				Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok},
+				Key: &ObservedKey{Conditions: ok}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: ok}},
 				Replicas: map[string]*ObservedReplica{"us-east-1": {Conditions: Conditions{conditionSynced: {Status: "False", Message: "delete failed"}}}},
 			},
 			want: Availability{Available: true, Reason: reasonAvailable},
@@ -77,23 +77,23 @@ func TestKeyAvailability(t *testing.T) {
 		},
 		"BothAvailable": {
 			reason: "A Key and an Alias both Ready and Synced make the key available.",
-			o:      Observed{Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: ok}},
+			o:      Observed{Key: &ObservedKey{Conditions: ok}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: ok}}},
 			want:   Availability{Available: true, Reason: reasonAvailable},
 		},
 		"ReadyButNotSynced": {
 			reason: "Ready without Synced is not yet available: the provider has not confirmed the last change.",
 			o: Observed{
-				Key:   &ObservedKey{Conditions: Conditions{conditionReady: {Status: "True"}}},
-				Alias: &ObservedAlias{Conditions: ok},
+				Key:     &ObservedKey{Conditions: Conditions{conditionReady: {Status: "True"}}},
+				Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: ok}},
 			},
 			want: Availability{Reason: reasonCreating, Message: "Waiting for the key"},
 		},
 		"AliasWaitsForKeyReference": {
 			reason: "An Alias whose reference to the Key cannot be resolved yet is waiting, not failing.",
-			o: Observed{Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: Conditions{conditionSynced: {
+			o: Observed{Key: &ObservedKey{Conditions: ok}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: Conditions{conditionSynced: {
 				Status: "False", Reason: "ReconcileError",
 				Message: "cannot resolve references: mg.Spec.ForProvider.TargetKeyID: referenced field was empty (referenced resource may not yet be ready)",
-			}}}},
+			}}}}},
 			want: Availability{Reason: reasonCreating, Message: "Waiting for the alias"},
 		},
 		"KeyNotSynced": {
@@ -106,9 +106,9 @@ func TestKeyAvailability(t *testing.T) {
 		},
 		"AliasAsyncFailed": {
 			reason: "An Alias whose LastAsyncOperation is False, not yet Synced, is a provider error naming the alias.",
-			o: Observed{Key: &ObservedKey{Conditions: ok}, Alias: &ObservedAlias{Conditions: Conditions{
+			o: Observed{Key: &ObservedKey{Conditions: ok}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: Conditions{
 				conditionLastAsync: {Status: "False", Reason: "AsyncCreateFailure", Message: "async create failed: AlreadyExistsException"},
-			}}},
+			}}}},
 			want: Availability{Reason: reasonProviderError, Message: "alias: async create failed: AlreadyExistsException"},
 		},
 		"StaleAsyncFailureOnceSynced": {
@@ -117,7 +117,7 @@ func TestKeyAvailability(t *testing.T) {
 				conditionReady:     {Status: "True"},
 				conditionSynced:    {Status: "True"},
 				conditionLastAsync: {Status: "False", Message: "async update failed"},
-			}}, Alias: &ObservedAlias{Conditions: ok}},
+			}}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Conditions: ok}}},
 			want: Availability{Available: true, Reason: reasonAvailable},
 		},
 		"Paused": {
@@ -130,6 +130,7 @@ func TestKeyAvailability(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
+			tc.o.Region = "eu-west-1"
 			if diff := cmp.Diff(tc.want, KeyAvailability(tc.o, append([]string{"eu-west-1"}, tc.replicas...), "vault-backend", "", Adoptions{})); diff != "" {
 				t.Errorf("%s\nKeyAvailability(...): -want, +got:\n%s", tc.reason, diff)
 			}

@@ -511,7 +511,7 @@ func BenchmarkPrincipals(b *testing.B) {
 					b.Fatal(err)
 				}
 				_ = CheckPolicySize(policy)
-				_ = desired(DesiredKey(c, policy, adoptionNone, Scope{}), false)
+				_ = withReadiness(DesiredKey(c, policy, adoptionNone, Scope{}), false)
 			})
 		})
 		if n > 100 {

@@ -3,37 +3,9 @@ package main
 import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 )
-
-// The API versions of provider-aws' KMS resources: cluster-scoped for a
-// cluster-scoped XR, namespaced (Crossplane v2) for a namespaced XR.
-const (
-	clusterAPIVersion    = "kms.aws.upbound.io/v1beta1"
-	namespacedAPIVersion = "kms.aws.m.upbound.io/v1beta1"
-)
-
-// namespacedProviderConfigKind is the provider config kind namespaced
-// managed resources default to in provider-aws' CRDs.
-const namespacedProviderConfigKind = "ClusterProviderConfig"
-
-// Scope says where the composed resources go: cluster-scoped legacy
-// resources (kms.aws.upbound.io) for a cluster-scoped XR, namespaced ones
-// (kms.aws.m.upbound.io) in the XR's namespace for a namespaced XR.
-type Scope struct {
-	Namespace string
-}
-
-// Namespaced reports whether the XR is a Crossplane v2 namespaced XR.
-func (s Scope) Namespaced() bool { return s.Namespace != "" }
-
-// APIVersion is the API version of provider-aws' KMS resources in this
-// scope.
-func (s Scope) APIVersion() string {
-	if s.Namespaced() {
-		return namespacedAPIVersion
-	}
-	return clusterAPIVersion
-}
 
 // The Key and the Alias are written as the objects the response carries,
 // field by field, rather than as provider-aws' Go types converted through
@@ -42,6 +14,44 @@ func (s Scope) APIVersion() string {
 // compose_test.go builds each object with provider-aws' types as well and
 // requires the two to be equal, so that every field name and shape here is
 // the provider's.
+
+// Compose adds a valid backend's composed resources to resources, by
+// composition resource name: in each of its regions, its key (the Key in the
+// first, a ReplicaKey in the others) and its Alias. A resource is ready once
+// the provider reports the observed one Ready, and, when it names what
+// exists in AWS, once the claim manages it. An Alias is composed once
+// Crossplane has answered which Aliases carry its alias id there, or once
+// it exists; in a replica region, only once the replica's key id is known,
+// as an Alias cannot select a ReplicaKey.
+func Compose(resources map[string]*fnv1.Resource, b Backend, policy string, o Observed, d Adoptions, answered map[string]bool, s Scope) {
+	for _, r := range b.Regions() {
+		keyRes, aliasRes := b.ResourceNames(r)
+		key, alias := o.ConditionsIn(r)
+		var keyID string
+		if r == b.Region {
+			resources[keyRes] = withReadiness(DesiredKey(b, policy, d.Key, s), key.True(conditionReady) && d.Key.Managed())
+			keyID = ClaimKeyID(b, o)
+		} else {
+			resources[keyRes] = withReadiness(DesiredReplicaKey(b, policy, r, o.KeyARN(), s), key.True(conditionReady))
+			if keyID = o.ReplicaKeyID(r); keyID == "" {
+				continue
+			}
+		}
+		if answered[r] || o.Aliases[r] != nil {
+			a := d.Aliases[r]
+			resources[aliasRes] = withReadiness(DesiredAlias(b, r, keyID, a, s), alias.True(conditionReady) && a.Managed())
+		}
+	}
+}
+
+// withReadiness wraps a composed resource for the response, ready or not.
+func withReadiness(obj *structpb.Struct, ready bool) *fnv1.Resource {
+	r := fnv1.Ready_READY_FALSE
+	if ready {
+		r = fnv1.Ready_READY_TRUE
+	}
+	return &fnv1.Resource{Resource: obj, Ready: r}
+}
 
 // DesiredKey returns the KMS Key for a backend with its computed policy: a
 // multi-region key when the backend has replicas. A key the backend adopts

@@ -76,21 +76,21 @@ func BenchmarkHandWritten(b *testing.B) {
 		})
 		run("observed", "jsonconditions", func() {
 			ocds, _ := request.GetObservedComposedResources(r)
-			_ = ReadObserved(ocds)
+			_ = ReadObserved(ocds, "eu-west-1")
 			for _, ocd := range ocds {
 				sinkConditions = sdkConditions(ocd.Resource)
 			}
 		})
 		run("observed", "function", func() {
 			ocds, _ := request.GetObservedComposedResources(r)
-			_ = ReadObserved(ocds)
+			_ = ReadObserved(ocds, "eu-west-1")
 		})
 
 		ocds, _ := request.GetObservedComposedResources(r)
 		xr := ReadXR(r.GetObserved().GetComposite().GetResource())
 		raw, _ := ParseSpec(xr.Spec)
 		backend, _, _ := Resolve(raw, defaultSettings())
-		fields := ComputeStatus(backend, ReadObserved(ocds), Adoptions{}, RecordedKey{}, false).Fields()
+		fields := ComputeStatus(backend, ReadObserved(ocds, backend.Region), Adoptions{}, RecordedKey{}, false).Fields()
 		run("status", "sdk", func() {
 			dxr, _ := request.GetDesiredCompositeResource(r)
 			for name, v := range fields {

@@ -14,22 +14,26 @@ import (
 // layers are the function's files from the request's end to the words they
 // share: a file may use the names of its own layer and of the layers after
 // it, never of one before it, so that data flows one way, from the request
-// through parse and resolve to the outputs and back into the response.
+// through parse and resolve to the outputs and back into the response. No
+// two files use each other's names.
 var layers = [][]string{
-	// The request and the response.
+	// The request and the response: RunFunction and its steps.
 	{"main.go", "fn.go"},
 	// What a Backend and the observed resources give: the key policy, the
-	// composed resources, the XR's status and conditions, the checks that
-	// need the observed state, and what changes.
-	{"policy.go", "compose.go", "status.go", "availability.go", "safety.go", "aliasowner.go", "adoption.go", "principals.go", "changes.go"},
+	// composed resources, the XR's status and conditions, the refusals and
+	// warnings that need the observed state (an edit's, an alias's owner,
+	// adoption's), and what a response changes.
+	{"policy.go", "compose.go", "status.go", "availability.go", "edits.go", "aliasowner.go", "adoption.go", "changelog.go"},
 	// A RawSpec and the Settings resolved into a Backend.
 	{"resolve.go"},
 	// The function's input, the XR's spec and the observed resources, parsed.
 	{"settings.go", "spec.go", "observed.go"},
-	// The rules of AWS and Kubernetes that values follow.
-	{"rules.go", "arn.go", "partition.go"},
-	// The resolved Backend and the names every stage shares.
-	{"backend.go"},
+	// The constraints of AWS and Kubernetes that values follow, the IAM
+	// principals a claim names, and the partitions' DNS suffixes.
+	{"constraints.go", "principals.go", "partition.go"},
+	// The resolved Backend, and the names, limits and message helpers every
+	// stage shares.
+	{"backend.go", "names.go", "limits.go", "messages.go"},
 }
 
 func TestLayers(t *testing.T) {
@@ -69,14 +73,24 @@ func TestLayers(t *testing.T) {
 	conf := types.Config{Importer: emptyPackages{}, Error: func(error) {}}
 	pkg, _ := conf.Check("main", fset, files, info)
 
+	uses := map[[2]string]string{} // by user and definer: one name used
 	for id, obj := range info.Uses {
 		if obj.Pkg() != pkg || !obj.Pos().IsValid() {
 			continue
 		}
-		def := fset.Position(obj.Pos()).Filename
+		def := filepath.Base(fset.Position(obj.Pos()).Filename)
 		use := fset.Position(id.Pos())
-		if layerOf[filepath.Base(use.Filename)] > layerOf[filepath.Base(def)] {
+		user := filepath.Base(use.Filename)
+		if layerOf[user] > layerOf[def] {
 			t.Errorf("%s uses %s from %s, a layer above it", use, id.Name, def)
+		}
+		if user != def {
+			uses[[2]string{user, def}] = id.Name
+		}
+	}
+	for pair, name := range uses {
+		if back, ok := uses[[2]string{pair[1], pair[0]}]; ok && pair[0] < pair[1] {
+			t.Errorf("%s and %s use each other's names (%s, %s): one of them must not", pair[0], pair[1], name, back)
 		}
 	}
 }

@@ -60,14 +60,19 @@ func ReadXR(xr *structpb.Struct) ObservedXR {
 }
 
 // Observed is what the function needs to know of the composed resources that
-// exist: nil when a resource does not exist yet.
+// exist: nil when a resource does not exist yet. Its regions are the key's
+// (Region) and its replicas'; each has a key, the claim's in Region and a
+// replica in the others, and an Alias.
 type Observed struct {
-	Key   *ObservedKey
-	Alias *ObservedAlias
-	// Replicas and ReplicaAliases are the replica keys and their aliases,
-	// by region.
-	Replicas       map[string]*ObservedReplica
-	ReplicaAliases map[string]*ObservedAlias
+	// Region is the key's region: the backend's, which its Key and Alias
+	// are composed in.
+	Region string
+	Key    *ObservedKey
+	// Replicas are the replica keys, by region.
+	Replicas map[string]*ObservedReplica
+	// Aliases are the Aliases, by region: the key's in Region, and each
+	// replica's in its own.
+	Aliases map[string]*ObservedAlias
 }
 
 // ObservedKey is the state of an existing Key managed resource.
@@ -167,17 +172,18 @@ func (c Conditions) Missing() bool {
 	return c.False(conditionSynced) && strings.Contains(c[conditionSynced].Message, missingMessage)
 }
 
-// ReadObserved reads the Key and Alias, and the replicas and their aliases,
-// from the observed composed resources. Missing or wrongly typed fields read
-// as unknown, never as an error: the provider fills them in over time.
+// ReadObserved reads the Key and Alias, composed in the key's region, and
+// the replicas and their aliases from the observed composed resources.
+// Missing or wrongly typed fields read as unknown, never as an error: the
+// provider fills them in over time.
 //
 // Fields are read with apimachinery's unstructured helpers and conditions by
 // walking the list, rather than with the SDK's fieldpath getters and
 // GetValueInto, which parse each path and round-trip the conditions through
-// JSON: that costs about 80 µs more per request, four fifths of the
-// function's own CPU when the Key and Alias exist (see docs/performance.md).
-func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
-	var o Observed
+// JSON: most of the function's own CPU when the Key and Alias exist (see
+// docs/performance.md).
+func ReadObserved(ocds map[resource.Name]resource.ObservedComposed, keyRegion string) Observed {
+	o := Observed{Region: keyRegion}
 	if ocd, ok := ocds[keyName]; ok {
 		k := ocd.Resource.Object
 		o.Key = &ObservedKey{
@@ -210,9 +216,6 @@ func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
 			}
 		}
 	}
-	if ocd, ok := ocds[aliasName]; ok {
-		o.Alias = readAlias(ocd)
-	}
 	for name, ocd := range ocds {
 		switch kind := ocd.Resource.GetKind(); {
 		case kind == kindReplicaKey && strings.HasPrefix(string(name), replicaNamePrefix):
@@ -226,13 +229,22 @@ func ReadObserved(ocds map[resource.Name]resource.ObservedComposed) Observed {
 				Conditions: readConditions(r),
 			}
 		case kind == kindAlias && strings.HasPrefix(string(name), replicaAliasNamePrefix):
-			if o.ReplicaAliases == nil {
-				o.ReplicaAliases = map[string]*ObservedAlias{}
-			}
-			o.ReplicaAliases[strings.TrimPrefix(string(name), replicaAliasNamePrefix)] = readAlias(ocd)
+			o.addAlias(strings.TrimPrefix(string(name), replicaAliasNamePrefix), ocd)
 		}
 	}
+	// The key's Alias, read last: in the key's region it is the one that
+	// counts.
+	if ocd, ok := ocds[aliasName]; ok {
+		o.addAlias(keyRegion, ocd)
+	}
 	return o
+}
+
+func (o *Observed) addAlias(region string, ocd resource.ObservedComposed) {
+	if o.Aliases == nil {
+		o.Aliases = map[string]*ObservedAlias{}
+	}
+	o.Aliases[region] = readAlias(ocd)
 }
 
 // readAlias reads an observed Alias.
@@ -263,18 +275,6 @@ func boolAt(obj map[string]any, paths ...[]string) bool {
 	return false
 }
 
-// conditions returns the Key's and the Alias's conditions, nil for one that
-// does not exist.
-func (o Observed) conditions() (key, alias Conditions) {
-	if o.Key != nil {
-		key = o.Key.Conditions
-	}
-	if o.Alias != nil {
-		alias = o.Alias.Conditions
-	}
-	return key, alias
-}
-
 // KeyID is the observed key's id, or empty while it is unknown.
 func (o Observed) KeyID() string {
 	if o.Key == nil {
@@ -291,42 +291,33 @@ func (o Observed) KeyARN() string {
 	return o.Key.ARN
 }
 
-// Adoptions are the adoptions recorded on the observed Key and Aliases, the
-// key's Alias being in keyRegion; an Alias not yet observed is yet to be
-// probed.
-func (o Observed) Adoptions(keyRegion string) Adoptions {
-	d := Adoptions{Aliases: map[string]Adoption{keyRegion: adoptionProbe}}
+// RecordedAdoptions are the adoptions recorded on the observed Key and
+// Aliases; the key's Alias, not yet observed, is yet to be probed.
+func (o Observed) RecordedAdoptions() Adoptions {
+	d := Adoptions{Aliases: map[string]Adoption{o.Region: adoptionProbe}}
 	if o.Key != nil {
 		d.Key = o.Key.Adoption
 	}
-	if o.Alias != nil {
-		d.Aliases[keyRegion] = o.Alias.Adoption
-	}
-	for r, a := range o.ReplicaAliases {
+	for r, a := range o.Aliases {
 		d.Aliases[r] = a.Adoption
 	}
 	return d
 }
 
-// replicaConditions returns the conditions of the replica in a region and
-// of its alias, nil for one that does not exist.
-func (o Observed) replicaConditions(region string) (replica, alias Conditions) {
-	if r := o.Replicas[region]; r != nil {
-		replica = r.Conditions
+// ConditionsIn returns the conditions of the key in a region (the claim's
+// key in the key's region, a replica in the others) and of the Alias there,
+// nil for one that does not exist.
+func (o Observed) ConditionsIn(region string) (key, alias Conditions) {
+	switch {
+	case region == o.Region && o.Key != nil:
+		key = o.Key.Conditions
+	case region != o.Region && o.Replicas[region] != nil:
+		key = o.Replicas[region].Conditions
 	}
-	if a := o.ReplicaAliases[region]; a != nil {
+	if a := o.Aliases[region]; a != nil {
 		alias = a.Conditions
 	}
-	return replica, alias
-}
-
-// AliasIn is the observed Alias in a region: the key's, keyRegion, or a
-// replica's; nil when there is none.
-func (o Observed) AliasIn(keyRegion, region string) *ObservedAlias {
-	if region == keyRegion {
-		return o.Alias
-	}
-	return o.ReplicaAliases[region]
+	return key, alias
 }
 
 // ReplicaKeyID is the key id the alias in a replica region names: the
@@ -336,7 +327,7 @@ func (o Observed) ReplicaKeyID(region string) string {
 	if r := o.Replicas[region]; r != nil && r.KeyID != "" {
 		return r.KeyID
 	}
-	if a := o.ReplicaAliases[region]; a != nil {
+	if a := o.Aliases[region]; a != nil {
 		return a.TargetKeyID
 	}
 	return ""
@@ -391,34 +382,4 @@ func isOrphan(obj map[string]any) bool {
 		}
 	}
 	return true
-}
-
-// LabelledAlias is an Alias that carries a backend's AliasID, as Crossplane
-// returned it for the function's requirement.
-type LabelledAlias struct {
-	Namespace string
-	Name      string
-	// Composite is the name of the XR that composed it.
-	Composite string
-	Created   time.Time
-}
-
-// compositeLabel is the label Crossplane sets on each composed resource to
-// the name of its XR.
-const compositeLabel = "crossplane.io/composite"
-
-// ReadLabelledAliases reads the Aliases Crossplane returned for the
-// function's requirement.
-func ReadLabelledAliases(rs []resource.Required) []LabelledAlias {
-	out := make([]LabelledAlias, 0, len(rs))
-	for _, r := range rs {
-		a := r.Resource
-		out = append(out, LabelledAlias{
-			Namespace: a.GetNamespace(),
-			Name:      a.GetName(),
-			Composite: a.GetLabels()[compositeLabel],
-			Created:   a.GetCreationTimestamp().Time,
-		})
-	}
-	return out
 }

@@ -41,7 +41,7 @@ func TestReadObservedRecordedReplicas(t *testing.T) {
 				t.Fatal(err)
 			}
 			region := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "replicakey-"), ".yaml")
-			o := ReadObserved(observedFrom(t, map[string]string{replicaNamePrefix + region: string(b)}))
+			o := ReadObserved(observedFrom(t, map[string]string{replicaNamePrefix + region: string(b)}), "eu-west-1")
 			r := o.Replicas[region]
 			if r == nil {
 				t.Fatalf("want the replica in %s read, got %+v", region, o.Replicas)

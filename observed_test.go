@@ -60,7 +60,7 @@ status:
 					Region: "eu-west-1", ProviderConfigName: "aws-prod", KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30), Policy: "{}",
 					Conditions: Conditions{"Ready": {Status: "True"}, "Synced": {Status: "False", Reason: "ReconcileError", Message: "denied"}, "LastAsyncOperation": {Status: "Unknown"}},
 				},
-				Alias: &ObservedAlias{Name: "app", ARN: "arn:a", Created: at(t, "2026-11-20T09:00:00Z"), Conditions: Conditions{"Ready": {Status: "False"}, "Synced": {Status: "Unknown"}, "LastAsyncOperation": {Status: "Unknown"}}},
+				Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "app", ARN: "arn:a", Created: at(t, "2026-11-20T09:00:00Z"), Conditions: Conditions{"Ready": {Status: "False"}, "Synced": {Status: "Unknown"}, "LastAsyncOperation": {Status: "Unknown"}}}},
 			},
 		},
 		"OrphanByDeletionPolicy": {
@@ -103,7 +103,7 @@ status: {atProvider: {arn: "arn:a"}}`,
 					KeyID: "mrk-1", ARN: "arn:r",
 					Conditions: Conditions{"Ready": {Status: "True"}, "Synced": {Status: "Unknown"}, "LastAsyncOperation": {Status: "Unknown"}},
 				}},
-				ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {Name: "app", Region: "us-east-1", ARN: "arn:a", TargetKeyID: "mrk-1", Conditions: unreported()}},
+				Aliases: map[string]*ObservedAlias{"us-east-1": {Name: "app", Region: "us-east-1", ARN: "arn:a", TargetKeyID: "mrk-1", Conditions: unreported()}},
 			},
 		},
 		"MultiRegionReported": {
@@ -129,7 +129,8 @@ status: {atProvider: {keyId: [x], enableKeyRotation: "yes", deletionWindowInDays
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := ReadObserved(observedFrom(t, tc.docs))
+			got := ReadObserved(observedFrom(t, tc.docs), "eu-west-1")
+			tc.want.Region = "eu-west-1"
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("%s\nReadObserved: -want, +got:\n%s", tc.reason, diff)
 			}

@@ -136,12 +136,12 @@ func viaService(b Backend) []string {
 	return out
 }
 
-func allow(sid string, principals, actions []string) Statement {
-	return Statement{Sid: sid, Effect: "Allow", Principal: Principals{AWS: principals}, Action: actions, Resource: "*"}
+func allow(sid string, arns, actions []string) Statement {
+	return Statement{Sid: sid, Effect: "Allow", Principal: Principals{AWS: arns}, Action: actions, Resource: "*"}
 }
 
-func deny(sid string, principals, actions []string, condition map[string]map[string]any) Statement {
-	return Statement{Sid: sid, Effect: "Deny", Principal: Principals{AWS: principals}, Action: actions, Resource: "*", Condition: condition}
+func deny(sid string, arns, actions []string, condition map[string]map[string]any) Statement {
+	return Statement{Sid: sid, Effect: "Deny", Principal: Principals{AWS: arns}, Action: actions, Resource: "*", Condition: condition}
 }
 
 // Marshal returns the policy as compact JSON. Principals arrive sorted from

@@ -141,59 +141,6 @@ func Resolve(raw RawSpec, s Settings) (Backend, []string, field.ErrorList) {
 	return b, warns, errs
 }
 
-// principals parses the ARN lists of one claim, which must share one
-// partition and stay within the platform's allowed accounts.
-type principals struct {
-	allowed   []string
-	partition string
-	// partitionFrom is the field path of the first ARN, which set partition.
-	partitionFrom string
-	errs          field.ErrorList
-	warns         []string
-}
-
-// parse returns the list's valid ARNs, sorted and without duplicates, and
-// adds the accounts they name to accounts unless it is nil.
-func (pr *principals) parse(p *field.Path, arns []string, what string, accounts map[string]bool) []string {
-	if len(arns) == 0 {
-		pr.errs = append(pr.errs, field.Required(p, "at least one "+what+" is required"))
-		return nil
-	}
-	seen := make(map[string]int, len(arns))
-	out := make([]string, 0, len(arns))
-	for i, a := range arns {
-		if first, ok := seen[a]; ok {
-			pr.warns = append(pr.warns, fmt.Sprintf("%s: duplicate of %s, removed", p.Index(i), p.Index(first)))
-			continue
-		}
-		seen[a] = i
-		prin, msg := ParsePrincipal(a)
-		if msg != "" {
-			pr.errs = append(pr.errs, field.Invalid(p.Index(i), shown(a), msg))
-			continue
-		}
-		switch {
-		case pr.partition == "":
-			pr.partition, pr.partitionFrom = prin.Partition, p.Index(i).String()
-		case prin.Partition != pr.partition:
-			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
-				fmt.Sprintf("partition %s differs from %s of %s; all principals must share one partition", prin.Partition, pr.partition, pr.partitionFrom)))
-			continue
-		}
-		if len(pr.allowed) > 0 && !slices.Contains(pr.allowed, prin.Account) {
-			pr.errs = append(pr.errs, field.Invalid(p.Index(i), a,
-				fmt.Sprintf("account %s is not one the platform allows (%s)", prin.Account, shown(strings.Join(pr.allowed, ", ")))))
-			continue
-		}
-		if accounts != nil {
-			accounts[prin.Account] = true
-		}
-		out = append(out, a)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // replicaRegions returns the claim's replica regions sorted, refusing more
 // than the platform allows, a region that is not one, one named twice, and
 // the key's own region.
@@ -226,35 +173,6 @@ func allowedServices(services []string) ([]string, field.ErrorList) {
 		}
 		return nil
 	})
-}
-
-// serviceBoundUsers checks the standard users of a claim that sets
-// allowedServices, whose direct use of the key the policy denies. It refuses
-// an account root, which would deny every principal of the account,
-// administrators and provider-aws included; it warns of a role or user
-// named for Vault, whose awskms seal calls KMS directly. valid are the
-// users' valid ARNs, sorted.
-func serviceBoundUsers(users, valid []string) (field.ErrorList, []string) {
-	p := specPath.Child("standardUsers")
-	var errs field.ErrorList
-	var warns []string
-	for i, a := range users {
-		if _, ok := slices.BinarySearch(valid, a); !ok {
-			continue
-		}
-		name := a[strings.LastIndexByte(a, ':')+1:]
-		if name == "root" {
-			errs = append(errs, field.Invalid(p.Index(i), a,
-				"is every principal of its account: with allowedServices, all of them would be denied direct use of the key, its administrators and provider-aws included; name the roles or users that use the key"))
-			continue
-		}
-		if strings.Contains(strings.ToLower(name[strings.LastIndexByte(name, '/')+1:]), "vault") {
-			warns = append(warns, fmt.Sprintf(
-				"%s: %s looks like Vault's role: Vault's awskms seal calls KMS directly, which allowedServices denies to every standard user; leave allowedServices unset on a key that seals Vault",
-				p.Index(i), shown(a)))
-		}
-	}
-	return errs, warns
 }
 
 // distinct returns the list's items sorted, or nil for none, refusing each
@@ -296,13 +214,13 @@ func isAliasRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' || r == '_' || r == '-'
 }
 
-// mergeTags lays a claim's tags over the platform's defaults.
-func mergeTags(defaults, claim map[string]string) map[string]string {
-	if len(defaults) == 0 && len(claim) == 0 {
+// mergeTags lays a claim's own tags over the platform's defaults.
+func mergeTags(defaults, own map[string]string) map[string]string {
+	if len(defaults) == 0 && len(own) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(defaults)+len(claim))
+	out := make(map[string]string, len(defaults)+len(own))
 	maps.Copy(out, defaults)
-	maps.Copy(out, claim)
+	maps.Copy(out, own)
 	return out
 }

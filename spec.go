@@ -38,8 +38,8 @@ type RawSpec struct {
 //
 // It reads the request's protobuf values rather than the map the SDK's
 // request.GetObservedCompositeResource converts the whole XR to: that
-// conversion costs about 12 µs for a typical claim, a quarter of the
-// function's own CPU (see docs/performance.md).
+// conversion is a large part of the function's own CPU (its figures are in
+// docs/performance.md).
 func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
 	p := parser{m: spec}
 	s := RawSpec{
@@ -47,15 +47,15 @@ func ParseSpec(spec map[string]*structpb.Value) (RawSpec, field.ErrorList) {
 		Description:          scalar[string](&p, "description", "a string"),
 		DeletionWindowInDays: p.integer("deletionWindowInDays"),
 		EnableKeyRotation:    scalar[bool](&p, "enableKeyRotation", "a boolean"),
-		AdminUsers:           p.strings("adminUsers", maxPrincipals, tooManyPrincipals),
-		StandardUsers:        p.strings("standardUsers", maxPrincipals, tooManyPrincipals),
+		AdminUsers:           p.stringList("adminUsers", maxPrincipals, tooManyPrincipals),
+		StandardUsers:        p.stringList("standardUsers", maxPrincipals, tooManyPrincipals),
 		Region:               scalar[string](&p, "region", "a string"),
 		RotationPeriodInDays: p.integer("rotationPeriodInDays"),
 		Tags:                 p.stringMap("tags"),
 		ProviderConfigName:   scalar[string](&p, "providerConfigName", "a string"),
 		DeletionPolicy:       scalar[string](&p, "deletionPolicy", "a string"),
-		AllowedServices:      p.strings("allowedServices", maxAllowedServices, tooManyServices),
-		ReplicaRegions:       p.strings("replicaRegions", maxReplicaRegions, tooManyReplicaRegions),
+		AllowedServices:      p.stringList("allowedServices", maxAllowedServices, tooManyServices),
+		ReplicaRegions:       p.stringList("replicaRegions", maxReplicaRegions, tooManyReplicaRegions),
 		ExistingKeyID:        scalar[string](&p, "existingKeyId", "a string"),
 	}
 	return s, p.errs
@@ -131,7 +131,7 @@ func integral(v any) (int64, bool) {
 
 // strings reads a list of strings, refusing one of more than limit items
 // with tooMany's error.
-func (p *parser) strings(name string, limit int, tooMany func(*field.Path, int) *field.Error) []string {
+func (p *parser) stringList(name string, limit int, tooMany func(*field.Path, int) *field.Error) []string {
 	v, ok := p.value(name)
 	if !ok {
 		return nil

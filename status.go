@@ -42,19 +42,19 @@ func ComputeStatus(b Backend, o Observed, d Adoptions, recorded RecordedKey, rep
 	if replaced {
 		s.KeyARN = nonEmpty(recorded.ARN)
 	}
-	if a := o.Alias; a != nil && d.Aliases[b.Region].Managed() {
-		s.AliasARN = nonEmpty(a.ARN)
-	}
-	for _, r := range b.ReplicaRegions {
-		rep := o.Replicas[r]
-		if rep == nil || rep.ARN == "" {
+	for _, r := range b.Regions() {
+		// An Alias observed only is reported once it is the claim's.
+		var aliasARN *string
+		if a := o.Aliases[r]; a != nil && d.Aliases[r].Managed() {
+			aliasARN = nonEmpty(a.ARN)
+		}
+		if r == b.Region {
+			s.AliasARN = aliasARN
 			continue
 		}
-		rs := ReplicaStatus{Region: r, KeyARN: rep.ARN}
-		if a := o.ReplicaAliases[r]; a != nil && d.Aliases[r].Managed() {
-			rs.AliasARN = nonEmpty(a.ARN)
+		if rep := o.Replicas[r]; rep != nil && rep.ARN != "" {
+			s.Replicas = append(s.Replicas, ReplicaStatus{Region: r, KeyARN: rep.ARN, AliasARN: aliasARN})
 		}
-		s.Replicas = append(s.Replicas, rs)
 	}
 	return s
 }

@@ -8,7 +8,7 @@ import (
 )
 
 func TestComputeStatus(t *testing.T) {
-	c := Backend{AliasName: "vault-backend"}
+	c := Backend{AliasName: "vault-backend", Region: "eu-west-1"}
 	cases := map[string]struct {
 		reason   string
 		replicas []string
@@ -23,7 +23,7 @@ func TestComputeStatus(t *testing.T) {
 				Replicas: map[string]*ObservedReplica{
 					"ap-south-1": {}, "eu-central-1": {ARN: "arn:r1"}, "us-east-1": {ARN: "arn:r2"}, "us-west-2": {ARN: "arn:r3"},
 				},
-				ReplicaAliases: map[string]*ObservedAlias{"us-east-1": {ARN: "arn:a2"}, "eu-central-1": {}},
+				Aliases: map[string]*ObservedAlias{"us-east-1": {ARN: "arn:a2"}, "eu-central-1": {}},
 			},
 			want: map[string]any{"kmsKeyAliasName": "alias/vault-backend", "replicas": []any{
 				map[string]any{"region": "eu-central-1", "keyArn": "arn:r1"},
@@ -39,8 +39,8 @@ func TestComputeStatus(t *testing.T) {
 		"KeyWithoutAtProvider": {
 			reason: "A Key the provider has not reported on yet adds nothing: never an empty string.",
 			observed: Observed{
-				Key:   &ObservedKey{Region: "eu-west-1"},
-				Alias: &ObservedAlias{Name: "vault-backend"},
+				Key:     &ObservedKey{Region: "eu-west-1"},
+				Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "vault-backend"}},
 			},
 			want:   map[string]any{"kmsKeyAliasName": "alias/vault-backend"},
 			wantCD: map[string][]byte{"kmsKeyAliasName": []byte("alias/vault-backend")},
@@ -59,8 +59,8 @@ func TestComputeStatus(t *testing.T) {
 		"Everything": {
 			reason: "Once both are reported every field is set.",
 			observed: Observed{
-				Key:   &ObservedKey{KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30)},
-				Alias: &ObservedAlias{Name: "vault-backend", ARN: "arn:a"},
+				Key:     &ObservedKey{KeyID: "k-1", ARN: "arn:k", RotationEnabled: ptr.To(true), DeletionWindowInDays: ptr.To[int64](30)},
+				Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "vault-backend", ARN: "arn:a"}},
 			},
 			want: map[string]any{
 				"kmsKeyAliasName": "alias/vault-backend", "kmsKeyAliasArn": "arn:a",

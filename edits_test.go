@@ -17,23 +17,23 @@ func TestCheckReplacement(t *testing.T) {
 		want     []string // fields refused
 	}{
 		"NothingObserved":    {reason: "A new claim replaces nothing."},
-		"SameRegionAndAlias": {reason: "An unchanged key and alias are fine.", observed: Observed{Key: &ObservedKey{Region: "eu-west-1"}, Alias: &ObservedAlias{Name: "app"}}},
+		"SameRegionAndAlias": {reason: "An unchanged key and alias are fine.", observed: Observed{Key: &ObservedKey{Region: "eu-west-1"}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "app"}}}},
 		"RegionChanged":      {reason: "A new region would replace the key.", observed: Observed{Key: &ObservedKey{Region: "us-east-1"}}, want: []string{"spec.region"}},
-		"AliasRenamed":       {reason: "A new name would re-create the alias.", observed: Observed{Alias: &ObservedAlias{Name: "old"}}, want: []string{"spec.aliasName"}},
+		"AliasRenamed":       {reason: "A new name would re-create the alias.", observed: Observed{Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "old"}}}, want: []string{"spec.aliasName"}},
 		"Both": {
 			reason:   "Both refusals are reported at once.",
-			observed: Observed{Key: &ObservedKey{Region: "us-east-1"}, Alias: &ObservedAlias{Name: "old"}},
+			observed: Observed{Key: &ObservedKey{Region: "us-east-1"}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "old"}}},
 			want:     []string{"spec.region", "spec.aliasName"},
 		},
 		"KeyWithoutRegion": {reason: "A Key whose region is not known yet is no evidence of a change.", observed: Observed{Key: &ObservedKey{}}},
 		"AliasRegionChanged": {
 			reason:   "An Alias in another region would be re-created there, even before the Key is observed.",
-			observed: Observed{Alias: &ObservedAlias{Name: "app", Region: "us-east-1"}},
+			observed: Observed{Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "app", Region: "us-east-1"}}},
 			want:     []string{"spec.region"},
 		},
 		"KeyAndAliasRegionChanged": {
 			reason:   "A region change is reported once, for the Key, when both moved.",
-			observed: Observed{Key: &ObservedKey{Region: "us-east-1"}, Alias: &ObservedAlias{Name: "app", Region: "us-east-1"}},
+			observed: Observed{Key: &ObservedKey{Region: "us-east-1"}, Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "app", Region: "us-east-1"}}},
 			want:     []string{"spec.region"},
 		},
 		"ReplicasAdded": {
@@ -58,7 +58,7 @@ func TestCheckReplacement(t *testing.T) {
 		},
 		"AliasPrefixIgnored": {
 			reason:   "The alias name is compared without its alias/ prefix, which ReadObserved strips.",
-			observed: Observed{Alias: &ObservedAlias{Name: "app", Region: "eu-west-1"}},
+			observed: Observed{Aliases: map[string]*ObservedAlias{"eu-west-1": {Name: "app", Region: "eu-west-1"}}},
 		},
 	}
 	for name, tc := range cases {
@@ -67,6 +67,7 @@ func TestCheckReplacement(t *testing.T) {
 			if tc.claim != nil {
 				tc.claim(&claim)
 			}
+			tc.observed.Region = claim.Region // as ReadObserved reads it
 			var got []string
 			for _, e := range CheckReplacement(claim, tc.observed) {
 				got = append(got, e.Field)

@@ -27,7 +27,7 @@ import (
 func CheckReplacement(b Backend, o Observed) field.ErrorList {
 	var errs field.ErrorList
 	region := specPath.Child("region")
-	switch k, a := o.Key, o.Alias; {
+	switch k, a := o.Key, o.Aliases[o.Region]; {
 	case b.Region == "":
 	case k != nil && k.Region != "" && k.Region != b.Region:
 		errs = append(errs, field.Forbidden(region, fmt.Sprintf(
@@ -59,7 +59,7 @@ func CheckReplacement(b Backend, o Observed) field.ErrorList {
 			"cannot change from %s to %s: the claim adopts the key it was created with; create a new claim to adopt another key",
 			shown(k.ExternalName), orNone(b.ExistingKeyID))))
 	}
-	if a := o.Alias; a != nil && a.Name != "" && b.AliasName != "" && a.Name != b.AliasName {
+	if a := o.Aliases[o.Region]; a != nil && a.Name != "" && b.AliasName != "" && a.Name != b.AliasName {
 		errs = append(errs, field.Forbidden(specPath.Child("aliasName"), fmt.Sprintf(
 			"cannot change from %s to %s: the alias exists, and renaming it would delete it while applications still use it; create a new claim for another alias",
 			shown(a.Name), shown(b.AliasName))))

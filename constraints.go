@@ -105,13 +105,6 @@ func tooManyTags(p *field.Path, n int) *field.Error {
 	return e
 }
 
-// tooManyPrincipals says why a list of ARNs is refused by its length alone.
-func tooManyPrincipals(p *field.Path, n int) *field.Error {
-	e := field.TooMany(p, n, maxPrincipals)
-	e.Detail += fmt.Sprintf(": the key policy, at most %d bytes, cannot name more; name a role instead of its users", maxPolicyBytes)
-	return e
-}
-
 // tooManyServices says why spec.allowedServices is refused by its length
 // alone.
 func tooManyServices(p *field.Path, n int) *field.Error {
