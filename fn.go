@@ -134,8 +134,8 @@ func validateClaim(req *fnv1.RunFunctionRequest, xr ObservedXR, settings Setting
 	}
 	raw, errs := ParseSpec(xr.Spec)
 	b, warnings, rerrs := Resolve(raw, settings)
-	c := claim{backend: b, ocds: ocds, observed: ReadObserved(ocds, b.Region), scope: Scope{Namespace: xr.Namespace}, warnings: warnings}
-	c.errs = append(errs, withoutFieldsOf(rerrs, errs)...)
+	errs = append(errs, withoutFieldsOf(rerrs, errs)...)
+	c := claim{backend: b, ocds: ocds, observed: ReadObserved(ocds, b.Region), scope: Scope{Namespace: xr.Namespace}, warnings: warnings, errs: errs}
 	c.errs = append(c.errs, CheckReplacement(b, c.observed)...)
 	if c.policy, err = KeyPolicy(b).Marshal(); err != nil {
 		return claim{}, errors.Wrap(err, "cannot marshal key policy")
