@@ -14,8 +14,8 @@
 #
 # Nothing else is needed: no Docker, no registry, no apt. A cold build takes
 # minutes on 2 cores (kubernetes about 10; provider-aws, with the KMS service
-# only, not measured yet); Go's build cache makes a rebuild take seconds, so
-# keep it.
+# only, about 10 beside other builds); Go's build cache makes a rebuild take
+# seconds, so keep it.
 #
 # Usage: hack/e2e/install.sh COMPONENT BIN_DIR
 set -euo pipefail
