@@ -16,7 +16,7 @@ export CROSSPLANE
 FUZZTIME           ?= 10s
 FUZZ_TARGETS       := FuzzParsePrincipal FuzzParseSpec FuzzRunFunction
 
-.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails render-failing render-alias-taken render-replicas render-adopt render-alias-exists test e2e e2e-provider e2e-provider-binaries fuzz bench generate xpkg lint tidy clean
+.PHONY: all build render render-observed render-invalid render-namespaced render-guardrails render-failing render-alias-taken render-replicas render-adopt render-alias-exists test e2e e2e-provider e2e-provider-binaries scale fuzz bench generate xpkg lint tidy clean
 
 all: test
 
@@ -131,6 +131,18 @@ e2e: $(CONTROL_PLANE)
 e2e-provider: $(CONTROL_PLANE) e2e-provider-binaries
 	E2E_SUITE=provider hack/e2e/run.sh -test.run '$(E2E_RUN)' $(E2E_FLAGS)
 
+## scale: a benchmark of the control plane, not part of make test or CI:
+## SCALE_N claims (in namespaces of 50) created until KeyAvailable, SCALE_STEADY
+## of steady state, an edit of each, deletion of all; then the same with the
+## function replaced by its recorded answers (the floor). Per phase: wall
+## time, time per claim, CPU of each process, API requests, function calls,
+## provider writes; the report goes to _output/scale/. About an hour for 1,000.
+SCALE_N      ?= 1000
+SCALE_STEADY ?= 10m
+SCALE_FLAGS  ?=
+scale: $(CONTROL_PLANE)
+	E2E_SUITE=scale hack/e2e/run.sh -test.run '^TestScale$$' -poll-interval 1m -scale-n $(SCALE_N) -scale-steady $(SCALE_STEADY) $(SCALE_FLAGS)
+
 # The binaries only make e2e-provider needs: CI starts building them first,
 # in the background.
 e2e-provider-binaries: $(E2E_BIN)/local-kms $(E2E_BIN)/provider-aws-kms
@@ -173,6 +185,7 @@ $(GOLANGCI_LINT): hack/install-golangci-lint.sh
 lint: $(GOLANGCI_LINT)
 	$(GOLANGCI_LINT) run ./...
 	$(GOLANGCI_LINT) run --build-tags e2e_provider ./e2e/...
+	$(GOLANGCI_LINT) run --build-tags e2e,scale ./e2e/...
 	go mod tidy -diff
 	go -C tools mod tidy -diff
 	for m in etcd kubernetes crossplane local-kms; do go -C hack/e2e/$$m mod tidy -diff || exit 1; done

@@ -307,6 +307,7 @@ func (c *controlPlane) startAPIServer(ctx context.Context) error {
 			return err
 		}
 	}
+	c.cfg = cfg
 	c.kube, err = client.New(cfg, client.Options{Scheme: s})
 	return err
 }
@@ -371,7 +372,7 @@ func (c *controlPlane) startCrossplane(_ context.Context) error {
 		"core", "start", "--debug",
 		"--enable-webhooks=false", "--package-runtime=External",
 		"--xpkg-cache-dir="+c.xpkgCache(), "--tls-client-certs-dir="+filepath.Join(c.dir, "tls", "crossplane-client"),
-		"--metrics-port="+crossplaneMetrics[len("127.0.0.1:"):], "--health-probe-port=8081", "--poll-interval=15s"); err != nil {
+		"--metrics-port="+crossplaneMetrics[len("127.0.0.1:"):], "--health-probe-port=8081", "--poll-interval="+pollInterval.String()); err != nil {
 		return err
 	}
 	return c.startFunction()

@@ -23,9 +23,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
@@ -35,6 +37,7 @@ var (
 	stateDir      = flag.String("state", "../_output/e2e", "directory for the control plane's data, certificates and logs; emptied first")
 	crossplaneCRD = flag.String("crossplane-crds", "", "Crossplane core's CRDs (cluster/crds of its module)")
 	providerCRD   = flag.String("provider-crds", "", "provider-aws' CRDs (package/crds of its module)")
+	pollInterval  = flag.Duration("poll-interval", 15*time.Second, "how often Crossplane core checks each XR for drift (its --poll-interval)")
 )
 
 const (
@@ -51,6 +54,7 @@ var cp *controlPlane
 type controlPlane struct {
 	dir        string
 	kubeconfig string
+	cfg        *rest.Config
 	kube       client.Client
 	procs      []*process // stopped in reverse order
 	fn         *process

@@ -70,7 +70,12 @@ type place struct {
 // deletes an alias, or leaves it in AWS, as the resource's deletion and
 // management policies say.
 type provider struct {
-	kube   client.Client
+	kube client.Client
+	// reader lists the managed resources: the API server, or a cache of
+	// it, which a real provider's informers are.
+	reader client.Reader
+	// every is the time between passes.
+	every  time.Duration
 	cancel context.CancelFunc
 	done   chan struct{}
 
@@ -84,6 +89,8 @@ type provider struct {
 	named map[types.UID]place
 	// passes counts the passes that went over every managed resource.
 	passes int
+	// writes counts the provider's writes to the API server.
+	writes int
 }
 
 // sim is the provider the simulated suite's scenarios read AWS from.
@@ -97,9 +104,15 @@ func (c *controlPlane) startProvider(_ context.Context) error {
 }
 
 func startSimulated(kube client.Client) *provider {
+	return startSimulatedFrom(kube, kube, 200*time.Millisecond)
+}
+
+// startSimulatedFrom starts a simulated provider that lists from reader
+// and makes a pass every so often.
+func startSimulatedFrom(kube client.Client, reader client.Reader, every time.Duration) *provider {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &provider{
-		kube: kube, cancel: cancel, done: make(chan struct{}),
+		kube: kube, reader: reader, every: every, cancel: cancel, done: make(chan struct{}),
 		keys: map[place]*awsKey{}, aliases: map[place]string{}, named: map[types.UID]place{},
 	}
 	go func() {
@@ -115,7 +128,7 @@ func startSimulated(kube client.Client) *provider {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(200 * time.Millisecond):
+			case <-time.After(p.every):
 			}
 		}
 	}()
@@ -188,6 +201,14 @@ func (p *provider) keyCount() int {
 	return len(p.keys)
 }
 
+// writeCount returns how many writes the provider has made to the API
+// server.
+func (p *provider) writeCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writes
+}
+
 // passCount returns how many passes over every managed resource the
 // provider has made.
 func (p *provider) passCount() int {
@@ -242,7 +263,7 @@ func (p *provider) reconcile(ctx context.Context) error {
 func (p *provider) list(ctx context.Context, gvk schema.GroupVersionKind) ([]unstructured.Unstructured, error) {
 	l := &unstructured.UnstructuredList{}
 	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-	return l.Items, p.kube.List(ctx, l)
+	return l.Items, p.reader.List(ctx, l)
 }
 
 // keyOf returns the AWS key a Key or ReplicaKey names: the key of its
@@ -530,6 +551,7 @@ func (p *provider) writeStatus(ctx context.Context, o *unstructured.Unstructured
 	if err != nil {
 		return err
 	}
+	p.writes++
 	return client.IgnoreNotFound(p.kube.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, b), fieldOwner))
 }
 
@@ -568,5 +590,6 @@ func setAnnotation(o metav1.Object, k, v string) {
 func (p *provider) patch(ctx context.Context, o *unstructured.Unstructured, change func()) error {
 	orig := o.DeepCopy()
 	change()
+	p.writes++
 	return client.IgnoreNotFound(p.kube.Patch(ctx, o, client.MergeFrom(orig), fieldOwner))
 }

@@ -6,8 +6,9 @@
 # test. `make e2e` and `make e2e-provider` build the binaries first.
 #
 # E2E_SUITE picks the suite: simulated (the default: the test plays the
-# provider) or provider (provider-aws' KMS controllers against local-kms, and
-# against moto for replicas).
+# provider), provider (provider-aws' KMS controllers against local-kms, and
+# against moto for replicas) or scale (make scale: many claims on the
+# simulated suite's control plane, measured).
 #
 # Usage: [E2E_SUITE=provider] hack/e2e/run.sh [go test flags, e.g. -test.run Deletion]
 set -euo pipefail
@@ -17,10 +18,13 @@ bin="bin/e2e"
 binaries=(etcd kube-apiserver kube-controller-manager crossplane-core)
 case "${E2E_SUITE:-simulated}" in
 simulated) tags=e2e timeout=20m parallel=1 ;;
+# A thousand claims, twice (the function, then the floor), with ten minutes
+# of steady state each.
+scale) tags=e2e,scale timeout=4h parallel=1 ;;
 # The provider's scenarios wait on its polls, each on an emulator of its own:
 # they run all at once.
 provider) tags=e2e_provider timeout=40m parallel=32 binaries+=(local-kms provider-aws-kms) ;;
-*) echo "unknown E2E_SUITE ${E2E_SUITE}: want simulated or provider" >&2; exit 2 ;;
+*) echo "unknown E2E_SUITE ${E2E_SUITE}: want simulated, provider or scale" >&2; exit 2 ;;
 esac
 for b in "${binaries[@]}"; do
   [[ -x "${bin}/${b}" ]] || { echo "missing ${bin}/${b}: run make e2e or make e2e-provider" >&2; exit 1; }
@@ -42,7 +46,11 @@ if [[ "${E2E_SUITE:-simulated}" == provider ]]; then
   go -C "${src}" build -o "${PWD}/${bin}/function-previous" .
   rm -rf "${src}"
 fi
-go test -c -tags "${tags}" -o "${bin}/${tags}.test" ./e2e
+if [[ "${E2E_SUITE:-simulated}" == scale ]]; then
+  # The floor the scale run measures the function against.
+  go build -o "${bin}/noopfn" ./hack/noopfn
+fi
+go test -c -tags "${tags}" -o "${bin}/${tags/,/-}.test" ./e2e
 
 crossplane_crds="$(go -C hack/e2e/crossplane list -m -f '{{.Dir}}' github.com/crossplane/crossplane/v2)/cluster/crds"
 provider_crds="$(go list -m -f '{{.Dir}}' github.com/upbound/provider-aws/v2)/package/crds"
@@ -52,10 +60,15 @@ provider_crds="$(go list -m -f '{{.Dir}}' github.com/upbound/provider-aws/v2)/pa
 # binary, so that no process outlives it. Without root, a user namespace
 # maps the caller to root inside.
 flags=(--net --pid --fork --kill-child)
+if [[ "${E2E_SUITE:-simulated}" == scale ]]; then
+  # A /proc of the new PID namespace, where the scale test reads the CPU
+  # and memory of the processes it started by their PIDs there.
+  flags+=(--mount --mount-proc)
+fi
 if [[ "${EUID}" -ne 0 ]]; then
   flags+=(--map-root-user)
 fi
 cd e2e
-exec unshare "${flags[@]}" "../${bin}/${tags}.test" -test.v -test.timeout "${timeout}" -test.parallel "${parallel}" \
-  -bin "../${bin}" -state "../_output/${tags}" \
+exec unshare "${flags[@]}" "../${bin}/${tags/,/-}.test" -test.v -test.timeout "${timeout}" -test.parallel "${parallel}" \
+  -bin "../${bin}" -state "../_output/${tags/,/-}" \
   -crossplane-crds "${crossplane_crds}" -provider-crds "${provider_crds}" "$@"
