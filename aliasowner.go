@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -14,8 +15,13 @@ import (
 )
 
 // One alias, one owner: each composed Alias carries a label with its alias
-// id, and every call asks Crossplane for the Aliases, in any namespace, that
+// id, and a call asks Crossplane for the Aliases, in any namespace, that
 // carry the claim's alias ids, so that no two claims manage one AWS alias.
+// Once an answer has shown that the claim's own Alias owns the alias in a
+// region, the Alias records it (aliasOwnerAnnotation) and later calls do not
+// ask for that region again: any Alias that names the alias later is younger,
+// and its own claim's check refuses it. A reconcile whose regions are all
+// confirmed makes one call to the function instead of two.
 
 // AliasID identifies the AWS alias a backend manages, within one flavour:
 // the first 63 hexadecimal digits (a label value's limit) of the SHA-256 of
@@ -31,9 +37,15 @@ func (b Backend) AliasIDIn(region string) string {
 	return hex.EncodeToString(h[:])[:63]
 }
 
-// aliasIDLabel labels each composed Alias with its Backend's AliasID, so
-// that the function can ask Crossplane for every Alias of one AWS alias.
-const aliasIDLabel = "kms.example.org/alias-id"
+// confirmAfter is how long after its creation an Alias must be before an
+// answer can confirm that it owns its alias. The API server stamps creation
+// times to the second, so an Alias created within the same second as ours,
+// after it, may sort before it (older orders them by name then); Crossplane
+// answers from its informer cache, which may not yet hold an Alias created
+// just now; and the function's clock may differ from the API server's. An
+// answer given a minute after our Alias was created holds every Alias that
+// sorts before it, so none that could claim the alias later sorts before it.
+const confirmAfter = time.Minute
 
 // aliasesRequirement names the resources the function asks Crossplane for:
 // the Aliases labelled with the backend's AliasID.
@@ -49,14 +61,19 @@ func aliasesRequirementIn(b Backend, region string) string {
 	return aliasesRequirement + "-" + region
 }
 
-// aliasRequirements asks Crossplane, for each of the backend's regions, for
-// the Aliases of the scope's group, in every namespace, that carry the
-// backend's alias id there. A Crossplane that advertises the required
-// resources capability (v2.2 and later) is asked in
+// aliasRequirements asks Crossplane, for each of these regions of the
+// backend, for the Aliases of the scope's group, in every namespace, that
+// carry the backend's alias id there. A Crossplane that advertises the
+// required resources capability (v2.2 and later) is asked in
 // requirements.resources; an older one, which may know only
-// requirements.extra_resources (v1.15 to v1.20), there.
-func aliasRequirements(req *fnv1.RunFunctionRequest, b Backend, s Scope) *fnv1.Requirements {
-	regions := b.Regions()
+// requirements.extra_resources (v1.15 to v1.20), there. With no region to
+// ask it returns nil, not empty requirements: Crossplane calls the function
+// again until two calls return equal requirements, and nil is what it
+// compares the first call's with, so nil ends the reconcile at one call.
+func aliasRequirements(req *fnv1.RunFunctionRequest, b Backend, s Scope, regions []string) *fnv1.Requirements {
+	if len(regions) == 0 {
+		return nil
+	}
 	selectors := make(map[string]*fnv1.ResourceSelector, len(regions))
 	for _, r := range regions {
 		id := b.AliasIDIn(r)
@@ -159,4 +176,32 @@ func older(created time.Time, namespace, name string, other LabelledAlias) bool 
 		return created.Before(other.Created)
 	}
 	return namespace+"/"+name < other.Namespace+"/"+other.Composite
+}
+
+// OwnerConfirmed reports whether ours, the XR's own Alias in a region of
+// the backend, carries the confirmation that it owns the backend's alias
+// there, and still names it: its alias id label and its confirmation are
+// the backend's AliasIDIn the region, and the provider reports it Ready. A
+// change of the alias id (another provider config) or an Alias that is not
+// Ready asks Crossplane again.
+func OwnerConfirmed(b Backend, region string, ours *ObservedAlias) bool {
+	id := b.AliasIDIn(region)
+	return ours != nil && ours.AliasID == id && ours.OwnerConfirmed == id && ours.Conditions.True(conditionReady)
+}
+
+// ConfirmsOwner reports whether Crossplane's answer, labelled, confirms that
+// ours, the Alias of the XR named xrNamespace/xrName in a region of the
+// backend, owns the alias there, given that CheckAliasOwner refused nothing
+// on that answer. Ours must exist, be Ready, carry the backend's alias id,
+// and be confirmAfter old at now; and the answer must list it: Crossplane's
+// cache then holds every Alias created before it, each of which
+// CheckAliasOwner has compared with ours.
+func ConfirmsOwner(b Backend, region, xrName, xrNamespace string, ours *ObservedAlias, labelled []LabelledAlias, now time.Time) bool {
+	if ours == nil || ours.AliasID != b.AliasIDIn(region) || !ours.Conditions.True(conditionReady) {
+		return false
+	}
+	if ours.Created.IsZero() || now.Sub(ours.Created) < confirmAfter {
+		return false
+	}
+	return slices.ContainsFunc(labelled, func(a LabelledAlias) bool { return a.Composite == xrName && a.Namespace == xrNamespace })
 }

@@ -92,3 +92,139 @@ func TestCheckAliasOwnerInReplicaRegion(t *testing.T) {
 		t.Errorf("CheckAliasOwner in a replica region: want %q, got %v", want, errs)
 	}
 }
+
+// TestOwnerConfirmed checks when a call may leave out a region's
+// requirement: only when the XR's own Alias there carries a confirmation of
+// the backend's current alias id, its label, and is Ready.
+func TestOwnerConfirmed(t *testing.T) {
+	b := Backend{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	id := b.AliasID()
+	ready := Conditions{conditionReady: {Status: "True"}}
+	cases := map[string]struct {
+		reason string
+		ours   *ObservedAlias
+		want   bool
+	}{
+		"Confirmed": {
+			reason: "Confirmed for the current alias id, labelled with it and Ready: nothing to ask.",
+			ours:   &ObservedAlias{AliasID: id, OwnerConfirmed: id, Conditions: ready},
+			want:   true,
+		},
+		"NoAlias": {
+			reason: "No Alias of ours: ask.",
+		},
+		"NotConfirmed": {
+			reason: "An Alias no answer has confirmed: ask.",
+			ours:   &ObservedAlias{AliasID: id, Conditions: ready},
+		},
+		"OtherAliasID": {
+			reason: "Confirmed for another alias id (the alias name or provider config changed): ask.",
+			ours:   &ObservedAlias{AliasID: b.AliasIDIn("us-east-1"), OwnerConfirmed: b.AliasIDIn("us-east-1"), Conditions: ready},
+		},
+		"LabelChanged": {
+			reason: "Confirmed, but labelled with another alias id: ask.",
+			ours:   &ObservedAlias{AliasID: b.AliasIDIn("us-east-1"), OwnerConfirmed: id, Conditions: ready},
+		},
+		"Unlabelled": {
+			reason: "Confirmed, but without the label another claim's requirement selects: ask.",
+			ours:   &ObservedAlias{OwnerConfirmed: id, Conditions: ready},
+		},
+		"NotReady": {
+			reason: "Confirmed, but not Ready: ask.",
+			ours:   &ObservedAlias{AliasID: id, OwnerConfirmed: id, Conditions: Conditions{conditionReady: {Status: "False"}}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := OwnerConfirmed(b, b.Region, tc.ours); got != tc.want {
+				t.Errorf("%s\nOwnerConfirmed(...): want %t, got %t", tc.reason, tc.want, got)
+			}
+		})
+	}
+}
+
+// TestConfirmsOwner checks when an answer on which CheckAliasOwner refused
+// nothing confirms that the XR's own Alias owns the alias.
+func TestConfirmsOwner(t *testing.T) {
+	b := Backend{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	id := b.AliasID()
+	created := at(t, "2026-11-20T09:00:00Z")
+	ready := Conditions{conditionReady: {Status: "True"}}
+	ours := ObservedAlias{AliasID: id, Created: created, Conditions: ready}
+	listed := []LabelledAlias{{Name: "vault-backend-1a2b3c", Composite: "vault-backend", Created: created}}
+	with := func(edit func(a *ObservedAlias)) *ObservedAlias {
+		a := ours
+		edit(&a)
+		return &a
+	}
+	cases := map[string]struct {
+		reason   string
+		ours     *ObservedAlias
+		labelled []LabelledAlias
+		now      time.Time
+		want     bool
+	}{
+		"Confirms": {
+			reason:   "Ours exists, is Ready, labelled, a minute old, and the answer lists it: confirmed.",
+			ours:     &ours,
+			labelled: listed,
+			now:      created.Add(confirmAfter),
+			want:     true,
+		},
+		"BesideYounger": {
+			reason:   "Ours listed beside a younger Alias, which CheckAliasOwner let pass: confirmed.",
+			ours:     &ours,
+			labelled: append([]LabelledAlias{{Name: "payments-x7k2p-3f9a1c", Composite: "payments-x7k2p", Created: created.Add(time.Second)}}, listed...),
+			now:      created.Add(confirmAfter),
+			want:     true,
+		},
+		"TooYoung": {
+			reason:   "Ours is less than a minute old: an Alias created in the same second may sort before it, or not be in Crossplane's cache yet.",
+			ours:     &ours,
+			labelled: listed,
+			now:      created.Add(confirmAfter - time.Second),
+		},
+		"NotListed": {
+			reason:   "The answer does not list ours: Crossplane's cache may lack Aliases created before it too.",
+			ours:     &ours,
+			labelled: nil,
+			now:      created.Add(time.Hour),
+		},
+		"OtherXRListed": {
+			reason:   "Only another XR's Alias of the same name is listed.",
+			ours:     &ours,
+			labelled: []LabelledAlias{{Namespace: "team-b", Name: "vault-backend-1a2b3c", Composite: "vault-backend", Created: created}},
+			now:      created.Add(time.Hour),
+		},
+		"NoAlias": {
+			reason:   "No Alias of ours yet.",
+			labelled: listed,
+			now:      created.Add(time.Hour),
+		},
+		"NotReady": {
+			reason:   "Ours is not Ready.",
+			ours:     with(func(a *ObservedAlias) { a.Conditions = Conditions{conditionReady: {Status: "False"}} }),
+			labelled: listed,
+			now:      created.Add(time.Hour),
+		},
+		"Unlabelled": {
+			reason:   "Ours does not carry the alias id yet.",
+			ours:     with(func(a *ObservedAlias) { a.AliasID = "" }),
+			labelled: listed,
+			now:      created.Add(time.Hour),
+		},
+		"NoCreationTime": {
+			reason:   "Ours has no creation time: its age is unknown.",
+			ours:     with(func(a *ObservedAlias) { a.Created = time.Time{} }),
+			labelled: listed,
+			now:      created.Add(time.Hour),
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := ConfirmsOwner(b, b.Region, "vault-backend", "", tc.ours, tc.labelled, tc.now); got != tc.want {
+				t.Errorf("%s\nConfirmsOwner(...): want %t, got %t", tc.reason, tc.want, got)
+			}
+		})
+	}
+}

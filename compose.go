@@ -22,8 +22,9 @@ import (
 // exists in AWS, once the claim manages it. An Alias is composed once
 // Crossplane has answered which Aliases carry its alias id there, or once
 // it exists; in a replica region, only once the replica's key id is known,
-// as an Alias cannot select a ReplicaKey.
-func Compose(resources map[string]*fnv1.Resource, b Backend, policy string, o Observed, d Adoptions, answered map[string]bool, s Scope) {
+// as an Alias cannot select a ReplicaKey. An Alias of a region in owned
+// records that it owns its alias there, once it manages it.
+func Compose(resources map[string]*fnv1.Resource, b Backend, policy string, o Observed, d Adoptions, answered, owned map[string]bool, s Scope) {
 	for _, r := range b.Regions() {
 		keyRes, aliasRes := b.ResourceNames(r)
 		key, alias := o.ConditionsIn(r)
@@ -39,7 +40,7 @@ func Compose(resources map[string]*fnv1.Resource, b Backend, policy string, o Ob
 		}
 		if answered[r] || o.Aliases[r] != nil {
 			a := d.Aliases[r]
-			resources[aliasRes] = withReadiness(DesiredAlias(b, r, keyID, a, s), alias.True(conditionReady) && a.Managed())
+			resources[aliasRes] = withReadiness(DesiredAlias(b, r, keyID, a, owned[r] && a.Managed(), s), alias.True(conditionReady) && a.Managed())
 		}
 	}
 }
@@ -113,8 +114,9 @@ func keyFields(b Backend, policy, region string) fields {
 // composed for the same XR; then it names the id, so that the Alias never
 // depends on a selector that could match another key. In a replica region
 // the id must be known: an Alias can select only a Key, not a ReplicaKey,
-// and a replica's key id is its primary's.
-func DesiredAlias(b Backend, region, keyID string, a Adoption, s Scope) *structpb.Struct {
+// and a replica's key id is its primary's. An owner Alias carries the alias
+// id whose ownership was confirmed (aliasOwnerAnnotation).
+func DesiredAlias(b Backend, region, keyID string, a Adoption, owner bool, s Scope) *structpb.Struct {
 	fp := fields{"region": text(region)}
 	if keyID != "" {
 		fp["targetKeyId"] = text(keyID)
@@ -126,7 +128,11 @@ func DesiredAlias(b Backend, region, keyID string, a Adoption, s Scope) *structp
 	if a != adoptionNone {
 		annotations[adoptionAnnotation] = text(string(a))
 	}
-	labels := fields{aliasIDLabel: text(b.AliasIDIn(region))}
+	id := b.AliasIDIn(region)
+	if owner {
+		annotations[aliasOwnerAnnotation] = text(id)
+	}
+	labels := fields{aliasIDLabel: text(id)}
 	return managed(b, s, kindAlias, annotations, labels, managementPolicies(a, b, s), fp)
 }
 

@@ -62,7 +62,7 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 						}
 					}
 					for _, a := range []Adoption{adoptionNone, adoptionProbe, adoptionCreate, adoptionAdopt, adoptionRefuse} {
-						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, c.Region, keyID, a, target)), DesiredAlias(c, c.Region, keyID, a, target), protocmp.Transform()); diff != "" {
+						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, c.Region, keyID, a, target)), DesiredAlias(c, c.Region, keyID, a, false, target), protocmp.Transform()); diff != "" {
 							t.Errorf("DesiredAlias, adoption %q: -provider-aws' types, +function:\n%s", a, diff)
 						}
 					}
@@ -74,7 +74,7 @@ func TestDesiredIsProviderAWS(t *testing.T) {
 						if diff := cmp.Diff(viaProviderTypes(t, providerReplicaKey(c, policy, r, arn, target)), DesiredReplicaKey(c, policy, r, arn, target), protocmp.Transform()); diff != "" {
 							t.Errorf("DesiredReplicaKey in %s: -provider-aws' types, +function:\n%s", r, diff)
 						}
-						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, r, keyID, adoptionProbe, target)), DesiredAlias(c, r, keyID, adoptionProbe, target), protocmp.Transform()); diff != "" {
+						if diff := cmp.Diff(viaProviderTypes(t, providerAlias(c, r, keyID, adoptionProbe, target)), DesiredAlias(c, r, keyID, adoptionProbe, false, target), protocmp.Transform()); diff != "" {
 							t.Errorf("DesiredAlias in %s: -provider-aws' types, +function:\n%s", r, diff)
 						}
 					}

@@ -60,9 +60,12 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 		return refuse(rsp, log, reasonInvalidInput, "invalid function input in the Composition: "+err.Error()), nil
 	}
 	c, err := validateClaim(req, xr, settings)
-	answered := map[string]bool{} // by region: whether Crossplane answered which Aliases carry the alias id there
+	// By region: whether the alias's owner is known there, because
+	// Crossplane answered which Aliases carry the alias id, or an earlier
+	// call confirmed that the claim's own Alias owns it.
+	answered := map[string]bool{}
 	if err == nil && c.valid() {
-		err = checkAliasOwners(req, rsp, &c, xr, answered)
+		err = checkAliasOwners(req, rsp, log, &c, xr, f.now(), answered)
 	}
 	if err != nil {
 		response.Fatal(rsp, err)
@@ -107,6 +110,9 @@ type claim struct {
 	adoptions    Adoptions
 	adoptErrs    field.ErrorList
 	newlyRefused field.ErrorList
+	// owned are the regions where the claim's Alias is confirmed to own
+	// the alias (checkAliasOwners).
+	owned map[string]bool
 }
 
 func (c claim) valid() bool { return len(c.errs) == 0 }
@@ -145,21 +151,51 @@ func validateClaim(req *fnv1.RunFunctionRequest, xr ObservedXR, settings Setting
 }
 
 // checkAliasOwners asks Crossplane which Aliases carry the backend's alias
-// id in each of its regions, notes in answered the regions where it has
-// answered, and there refuses the claim if another XR's Alias manages the
-// alias.
-func checkAliasOwners(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, c *claim, xr ObservedXR, answered map[string]bool) error {
-	rsp.Requirements = aliasRequirements(req, c.backend, c.scope)
-	for _, r := range c.backend.Regions() {
+// id in each of its regions but those where an earlier call confirmed that
+// the claim's own Alias owns the alias; notes in answered the regions where
+// Crossplane has answered, or where the owner was confirmed; refuses the
+// claim where an answer shows another XR's Alias managing the alias; and
+// notes in the claim the regions whose ownership is confirmed, by an
+// earlier call or by this answer. With every region confirmed it asks
+// nothing, and Crossplane calls the function once.
+func checkAliasOwners(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, log logging.Logger, c *claim, xr ObservedXR, now time.Time, answered map[string]bool) error {
+	regions := c.backend.Regions()
+	c.owned = make(map[string]bool, len(regions))
+	asked, given := make([]string, 0, len(regions)), make([]string, 0, len(regions))
+	for _, r := range regions {
+		if c.owned[r] = OwnerConfirmed(c.backend, r, c.observed.Aliases[r]); !c.owned[r] {
+			asked = append(asked, r)
+		}
+	}
+	rsp.Requirements = aliasRequirements(req, c.backend, c.scope, asked)
+	for _, r := range regions {
 		labelled, ok, err := requiredAliases(req, aliasesRequirementIn(c.backend, r))
 		if err != nil {
 			return errors.Wrapf(err, "cannot get the required Aliases in %s", r)
 		}
-		if answered[r] = ok; ok {
-			c.errs = append(c.errs, CheckAliasOwner(c.backend, r, xr.Name, xr.Namespace, c.observed.Aliases[r], labelled)...)
+		answered[r] = ok || c.owned[r]
+		if !ok {
+			continue
+		}
+		given = append(given, r)
+		ours := c.observed.Aliases[r]
+		errs := CheckAliasOwner(c.backend, r, xr.Name, xr.Namespace, ours, labelled)
+		c.errs = append(c.errs, errs...)
+		c.owned[r] = c.owned[r] || len(errs) == 0 && ConfirmsOwner(c.backend, r, xr.Name, xr.Namespace, ours, labelled, now)
+	}
+	log.Debug("Checked the alias's owners", "asked", asked, "answered", given, "confirmed", inOrder(regions, c.owned))
+	return nil
+}
+
+// inOrder returns the regions that are in set, in the order of regions.
+func inOrder(regions []string, set map[string]bool) []string {
+	out := make([]string, 0, len(regions))
+	for _, r := range regions {
+		if set[r] {
+			out = append(out, r)
 		}
 	}
-	return nil
+	return out
 }
 
 // decideAdoptions decides what exists in AWS is adopted: only what is the
@@ -208,7 +244,7 @@ func compose(rsp *fnv1.RunFunctionResponse, c claim, answered map[string]bool) {
 	if rsp.Desired.Resources == nil {
 		rsp.Desired.Resources = map[string]*fnv1.Resource{}
 	}
-	Compose(rsp.Desired.Resources, c.backend, c.policy, c.observed, c.adoptions, answered, c.scope)
+	Compose(rsp.Desired.Resources, c.backend, c.policy, c.observed, c.adoptions, answered, c.owned, c.scope)
 }
 
 // writeStatus writes the XR's status fields and, for a legacy XR, its
@@ -257,13 +293,14 @@ func setConditions(rsp *fnv1.RunFunctionResponse, c claim, xr ObservedXR, replac
 
 // logChanges logs what the response changes of the composed resources.
 // Crossplane applies the response of its last call of a reconcile, the one
-// that carries its answer to the requirement: a change is logged at Info
-// there only, so once per reconcile.
+// that carries its answer to the requirement, or its only call when the
+// function asks nothing: a change is logged at Info there only, once every
+// region's owner is known, so once per reconcile.
 func logChanges(log logging.Logger, rsp *fnv1.RunFunctionResponse, c claim, answered map[string]bool) {
 	switch changes := composedChanges(rsp, c.ocds, c.backend); {
 	case len(changes) == 0:
 		log.Debug("The composed resources are unchanged")
-	case !answered[c.backend.Region]:
+	case slices.ContainsFunc(c.backend.Regions(), func(r string) bool { return !answered[r] }):
 		log.Debug("Changing the composed resources, once Crossplane answers the requirement", "changes", changes)
 	default:
 		log.Info("Changing the composed resources", "changes", changes)

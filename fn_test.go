@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -829,6 +830,24 @@ func TestLogs(t *testing.T) {
 	steady := applied(t, observed, first)
 	edited := proto.Clone(steady).(*fnv1.RunFunctionRequest)
 	edited.Observed.Composite.Resource.Fields["spec"].GetStructValue().Fields["deletionWindowInDays"] = structpb.NewNumberValue(14)
+	// An edit of a claim whose Alias is confirmed as the owner of its
+	// alias: Crossplane's only call of the reconcile.
+	confirmed := notAnswered(proto.Clone(edited).(*fnv1.RunFunctionRequest))
+	own := clusterAlias(t, "vault-backend", aliasCreated)
+	metadataOf(own)["annotations"].GetStructValue().Fields[aliasOwnerAnnotation] = structpb.NewStringValue(exampleBackend.AliasID())
+	confirmed.Observed.Resources[aliasName] = &fnv1.Resource{Resource: own}
+	// A multi-region key's claim whose Alias is confirmed in the key's
+	// region but not in the replicas' regions: the function asks for
+	// theirs, and Crossplane calls again.
+	replicaAsked := notAnswered(req(t, strings.Replace(exampleSpec, "deletionWindowInDays: 30", "deletionWindowInDays: 14", 1)+`
+    replicaRegions: [us-east-1]`, observedMultiRegionKey+observedReplica("us-east-1"), ""))
+	ownMRK := proto.Clone(own).(*structpb.Struct)
+	ownMRK.Fields["spec"].GetStructValue().Fields["forProvider"].GetStructValue().Fields["targetKeyId"] = structpb.NewStringValue(mrkID)
+	replicaAsked.Observed.Resources[aliasName] = &fnv1.Resource{Resource: ownMRK}
+	owners := func(asked, answered, confirmed []string) logLine {
+		return logLine{level: "debug", msg: "Checked the alias's owners", values: with("asked", asked, "answered", answered, "confirmed", confirmed)}
+	}
+	keyRegion, none := []string{"eu-west-1"}, []string{}
 
 	cases := map[string]struct {
 		reason string
@@ -838,7 +857,10 @@ func TestLogs(t *testing.T) {
 		"NewClaim": {
 			reason: "A new claim's Key and Alias are one change, logged once with the XR's kind, name and namespace.",
 			req:    req(t, exampleSpec, "", ""),
-			want:   []logLine{{level: "info", msg: "Changing the composed resources", values: with("changes", []string{"key: new", "alias: new"})}},
+			want: []logLine{
+				owners(keyRegion, keyRegion, none),
+				{level: "info", msg: "Changing the composed resources", values: with("changes", []string{"key: new", "alias: new"})},
+			},
 		},
 		"Refused": {
 			reason: "A refusal is logged once, with its reason and message.",
@@ -849,18 +871,43 @@ func TestLogs(t *testing.T) {
 		"NotYetAnswered": {
 			reason: "Before Crossplane answers the requirement it calls again, and applies only that answer's response: the change is logged at debug level.",
 			req:    notAnswered(req(t, exampleSpec, "", "")),
-			want: []logLine{{level: "debug", msg: "Changing the composed resources, once Crossplane answers the requirement",
-				values: with("changes", []string{"key: new"})}},
+			want: []logLine{
+				owners(keyRegion, none, none),
+				{level: "debug", msg: "Changing the composed resources, once Crossplane answers the requirement", values: with("changes", []string{"key: new"})},
+			},
 		},
 		"Applied": {
 			reason: "Once Crossplane has applied the desired Key and Alias, a call changes nothing and logs only at debug level.",
 			req:    steady,
-			want:   []logLine{{level: "debug", msg: "The composed resources are unchanged", values: xr}},
+			want:   []logLine{owners(keyRegion, keyRegion, none), {level: "debug", msg: "The composed resources are unchanged", values: xr}},
 		},
 		"Edited": {
 			reason: "An accepted edit names the fields it changes.",
 			req:    edited,
-			want:   []logLine{{level: "info", msg: "Changing the composed resources", values: with("changes", []string{"key: spec.forProvider.deletionWindowInDays"})}},
+			want: []logLine{
+				owners(keyRegion, keyRegion, none),
+				{level: "info", msg: "Changing the composed resources", values: with("changes", []string{"key: spec.forProvider.deletionWindowInDays"})},
+			},
+		},
+		"EditedConfirmed": {
+			reason: "The edit of a claim whose alias ownership is confirmed: the function asks nothing, so Crossplane makes one call and applies its response; the change is logged at Info there.",
+			req:    confirmed,
+			want: []logLine{
+				owners(none, none, keyRegion),
+				{level: "info", msg: "Changing the composed resources", values: with("changes", []string{"key: spec.forProvider.deletionWindowInDays"})},
+			},
+		},
+		"ReplicaRegionAsked": {
+			reason: "Confirmed in the key's region only: the function asks for the replica's region, so Crossplane calls again and the change is logged at debug level here.",
+			req:    replicaAsked,
+			want: []logLine{
+				owners([]string{"us-east-1"}, none, keyRegion),
+				{level: "debug", msg: "Changing the composed resources, once Crossplane answers the requirement", values: with("changes", []string{
+					"key: spec.forProvider.deletionWindowInDays, spec.forProvider.description, spec.forProvider.enableKeyRotation, spec.forProvider.policy, spec.providerConfigRef",
+					"replica-us-east-1: spec.forProvider.deletionWindowInDays, spec.forProvider.description, spec.forProvider.policy, spec.providerConfigRef",
+					"alias-us-east-1: metadata.labels, spec.deletionPolicy, spec.providerConfigRef",
+				})},
+			},
 		},
 	}
 	for name, tc := range cases {
@@ -872,6 +919,315 @@ func TestLogs(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.want, lines, cmp.AllowUnexported(logLine{})); diff != "" {
 				t.Errorf("%s\nlogs: -want, +got:\n%s", tc.reason, diff)
+			}
+		})
+	}
+}
+
+// Fixtures of the alias guard over several reconciles: Aliases of the
+// example claim's alias, as the API server holds them, for the XR named
+// owner and for a newcomer, payments-x7k2p, that names the same alias.
+var (
+	exampleBackend = Backend{AliasName: "vault-backend", Region: "eu-west-1", ProviderConfigName: "default"}
+	aliasCreated   = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+)
+
+// clusterAlias is the Alias the XR named xr composed for the example
+// claim's alias, created at created, Ready and labelled with the alias id.
+func clusterAlias(t *testing.T, xr string, created time.Time) *structpb.Struct {
+	t.Helper()
+	return reqFromYAML(t, `
+observed:
+  composite:
+    resource:
+      apiVersion: kms.aws.upbound.io/v1beta1
+      kind: Alias
+      metadata:
+        name: `+xr+`-3f9a1c
+        creationTimestamp: "`+created.Format(time.RFC3339)+`"
+        labels: {crossplane.io/composite: `+xr+`, `+aliasIDLabel+`: `+exampleBackend.AliasID()+`}
+        annotations: {crossplane.io/external-name: vault-backend}
+      spec:
+        deletionPolicy: Delete
+        providerConfigRef: {name: default}
+        forProvider: {region: eu-west-1, targetKeyId: 1234abcd-12ab-34cd-56ef-1234567890ab}
+      status:
+        atProvider: {arn: "arn:aws:kms:eu-west-1:123456789012:alias/vault-backend"}
+        conditions:
+        - {type: Ready, status: "True", reason: Available, lastTransitionTime: "2026-11-27T12:00:00Z"}
+        - {type: Synced, status: "True", reason: ReconcileSuccess, lastTransitionTime: "2026-11-27T12:00:00Z"}`).GetObserved().GetComposite().GetResource()
+}
+
+// metadataOf returns the fields of an object's metadata.
+func metadataOf(obj *structpb.Struct) map[string]*structpb.Value {
+	return obj.GetFields()["metadata"].GetStructValue().GetFields()
+}
+
+// confirmation is the alias id an Alias records the confirmation of its
+// ownership of, or empty.
+func confirmation(obj *structpb.Struct) string {
+	return metadataOf(obj)["annotations"].GetStructValue().GetFields()[aliasOwnerAnnotation].GetStringValue()
+}
+
+// reconcile runs the function for one reconcile of the XR named xr, whose
+// own Alias (nil for none) is among the cluster's, as Crossplane v2.2 does
+// (FetchingFunctionRunner in internal/xfn/required_resources.go): it calls
+// again, with the Aliases each requirement selects from cluster, until two
+// calls return equal requirements (nil is what the first call's are compared
+// with), or a call returns a Fatal result. It returns the last response and
+// the number of calls, and applies the desired Alias's annotations to own as
+// Crossplane would apply them.
+func reconcile(t *testing.T, xr string, own *structpb.Struct, now time.Time, cluster []*structpb.Struct) (*fnv1.RunFunctionResponse, int) {
+	t.Helper()
+	r := notAnswered(xrRequest(t, "kms.example.org/v1alpha1", "XKmsBackend", "{name: "+xr+"}", exampleSpec, observedKey, ""))
+	if own != nil {
+		r.Observed.Resources[aliasName] = &fnv1.Resource{Resource: proto.Clone(own).(*structpb.Struct)}
+	}
+	f := &Function{log: logging.NewNopLogger(), clock: func() time.Time { return now }}
+	var last *fnv1.Requirements
+	for calls := 1; calls <= 5; calls++ {
+		rsp, err := f.RunFunction(context.Background(), r)
+		if err != nil {
+			t.Fatalf("RunFunction(...): want no error, got %v", err)
+		}
+		if hasFatal(rsp) {
+			return rsp, calls
+		}
+		if proto.Equal(rsp.GetRequirements(), last) {
+			if d := rsp.GetDesired().GetResources()[aliasName]; own != nil && d != nil {
+				metadataOf(own)["annotations"] = metadataOf(d.GetResource())["annotations"]
+			}
+			return rsp, calls
+		}
+		last = rsp.GetRequirements()
+		r.RequiredResources = map[string]*fnv1.Resources{}
+		for name, sel := range last.GetResources() {
+			items := []*fnv1.Resource{}
+			for _, a := range cluster {
+				labels := metadataOf(a)["labels"].GetStructValue().GetFields()
+				matches := true
+				for k, v := range sel.GetMatchLabels().GetLabels() {
+					matches = matches && labels[k].GetStringValue() == v
+				}
+				if matches {
+					items = append(items, &fnv1.Resource{Resource: proto.Clone(a).(*structpb.Struct)})
+				}
+			}
+			r.RequiredResources[name] = &fnv1.Resources{Items: items}
+		}
+	}
+	t.Fatal("the requirements did not stabilise in 5 calls")
+	return nil, 0
+}
+
+// TestAliasOwnerOneCall follows one alias's owner and a newcomer over
+// reconciles, as Crossplane runs them: the owner's reconciles take two calls
+// until an answer confirms its ownership, then one; the newcomer, whose
+// Alias is younger, is refused on every reconcile, and the owner's
+// confirmation stays.
+func TestAliasOwnerOneCall(t *testing.T) {
+	owner := clusterAlias(t, "vault-backend", aliasCreated)
+	newcomer := clusterAlias(t, "payments-x7k2p", aliasCreated.Add(4*time.Minute))
+	cluster := []*structpb.Struct{owner}
+	steps := []struct {
+		name      string
+		reason    string
+		xr        string
+		own       *structpb.Struct
+		after     time.Duration
+		calls     int
+		refused   bool
+		confirmed bool
+	}{
+		{
+			name:   "Young",
+			reason: "Less than a minute after the owner's Alias was created, an answer cannot confirm it: two calls, nothing recorded.",
+			xr:     "vault-backend", own: owner, after: 30 * time.Second, calls: 2,
+		},
+		{
+			name:   "Confirmed",
+			reason: "A minute later the answer lists the owner's Alias and no other: two calls, and the Alias records the confirmation.",
+			xr:     "vault-backend", own: owner, after: 2 * time.Minute, calls: 2, confirmed: true,
+		},
+		{
+			name:   "Steady",
+			reason: "The confirmed Alias is Ready and labelled: the function asks nothing, so the reconcile makes one call, and keeps the confirmation.",
+			xr:     "vault-backend", own: owner, after: 3 * time.Minute, calls: 1, confirmed: true,
+		},
+		{
+			name:   "NewcomerRefused",
+			reason: "A newcomer whose Alias names the confirmed alias is younger: its own check refuses it.",
+			xr:     "payments-x7k2p", own: newcomer, after: 6 * time.Minute, calls: 2, refused: true,
+		},
+		{
+			name:   "SteadyBesideNewcomer",
+			reason: "The owner's reconcile stays one call, and valid, while the refused newcomer's Alias exists.",
+			xr:     "vault-backend", own: owner, after: 7 * time.Minute, calls: 1, confirmed: true,
+		},
+		{
+			name:   "NewcomerStillRefused",
+			reason: "The newcomer is refused again on its next reconcile.",
+			xr:     "payments-x7k2p", own: newcomer, after: 10 * time.Minute, calls: 2, refused: true,
+		},
+	}
+	for _, s := range steps {
+		if s.xr == "payments-x7k2p" && len(cluster) == 1 {
+			cluster = append(cluster, newcomer)
+		}
+		rsp, calls := reconcile(t, s.xr, s.own, aliasCreated.Add(s.after), cluster)
+		if calls != s.calls {
+			t.Errorf("%s: %s\ncalls to the function: want %d, got %d", s.name, s.reason, s.calls, calls)
+		}
+		if got := hasFatal(rsp); got != s.refused {
+			t.Fatalf("%s: %s\nrefused: want %t, got %t: %v", s.name, s.reason, s.refused, got, rsp.GetResults())
+		}
+		if s.refused {
+			continue
+		}
+		if got := confirmation(rsp.GetDesired().GetResources()[aliasName].GetResource()) != ""; got != s.confirmed {
+			t.Errorf("%s: %s\ndesired Alias records the confirmation: want %t, got %t", s.name, s.reason, s.confirmed, got)
+		}
+	}
+	if got, want := confirmation(owner), exampleBackend.AliasID(); got != want {
+		t.Errorf("the owner's Alias after the reconciles: want the confirmation of %s, got %q", want, got)
+	}
+	if got := confirmation(newcomer); got != "" {
+		t.Errorf("the newcomer's Alias after the reconciles: want no confirmation, got %q", got)
+	}
+}
+
+// TestAliasOwnerRace checks two claims whose Aliases were composed in the
+// same second, before either saw the other, and both became Ready (the
+// provider imports the alias that exists): neither is confirmed, so both
+// ask; the one that sorts first (payments-x7k2p, by name) is confirmed and
+// the other is refused, on its first reconcile after seeing the first and on
+// every later one.
+func TestAliasOwnerRace(t *testing.T) {
+	first := clusterAlias(t, "payments-x7k2p", aliasCreated)
+	second := clusterAlias(t, "vault-backend", aliasCreated)
+	cluster := []*structpb.Struct{first, second}
+	for _, after := range []time.Duration{2 * time.Minute, 3 * time.Minute, time.Hour} {
+		rsp, _ := reconcile(t, "vault-backend", second, aliasCreated.Add(after), cluster)
+		if !hasFatal(rsp) {
+			t.Errorf("%s after: the younger of two Ready Aliases: want refused, got %v", after, rsp.GetResults())
+		}
+		rsp, _ = reconcile(t, "payments-x7k2p", first, aliasCreated.Add(after), cluster)
+		if hasFatal(rsp) {
+			t.Errorf("%s after: the older of two Ready Aliases: want it kept, got %v", after, rsp.GetResults())
+		}
+	}
+	if confirmation(first) == "" || confirmation(second) != "" {
+		t.Errorf("want the older Alias confirmed and the younger not, got %q and %q", confirmation(first), confirmation(second))
+	}
+	_, calls := reconcile(t, "payments-x7k2p", first, aliasCreated.Add(2*time.Hour), cluster)
+	if calls != 1 {
+		t.Errorf("the confirmed owner's reconcile: want 1 call, got %d", calls)
+	}
+}
+
+// TestAliasOwnerRequirements checks which regions a call asks Crossplane
+// for, on Crossplane's first call of a reconcile, and whether the desired
+// Alias keeps the confirmation of its ownership: a region whose Alias is
+// confirmed, labelled and Ready is not asked, and with no region to ask the
+// response carries no requirements at all, for Crossplane v2.2 as for
+// earlier versions (extra_resources).
+func TestAliasOwnerRequirements(t *testing.T) {
+	id := exampleBackend.AliasID()
+	// own is the example claim's Alias, confirmed for the alias id
+	// confirmed (none when empty), with its Ready condition's status.
+	own := func(confirmed, ready string) *structpb.Struct {
+		a := clusterAlias(t, "vault-backend", aliasCreated)
+		if confirmed != "" {
+			metadataOf(a)["annotations"].GetStructValue().Fields[aliasOwnerAnnotation] = structpb.NewStringValue(confirmed)
+		}
+		cond := a.Fields["status"].GetStructValue().Fields["conditions"].GetListValue().GetValues()[0].GetStructValue()
+		cond.Fields["status"] = structpb.NewStringValue(ready)
+		return a
+	}
+	request := func(spec, observed string, alias *structpb.Struct, legacy bool) *fnv1.RunFunctionRequest {
+		r := notAnswered(req(t, spec, observed, ""))
+		r.Observed.Resources[aliasName] = &fnv1.Resource{Resource: alias}
+		if legacy {
+			r.Meta = nil
+		}
+		return r
+	}
+	replicas := exampleSpec + `
+    replicaRegions: [us-east-1]`
+	mrk := func(a *structpb.Struct) *structpb.Struct {
+		a.Fields["spec"].GetStructValue().Fields["forProvider"].GetStructValue().Fields["targetKeyId"] = structpb.NewStringValue(mrkID)
+		return a
+	}
+	cases := map[string]struct {
+		reason string
+		req    *fnv1.RunFunctionRequest
+		// asked are the requirements' names, nil for no requirements;
+		// extra, whether they are asked in extra_resources.
+		asked     []string
+		extra     bool
+		confirmed bool
+	}{
+		"Confirmed": {
+			reason:    "A confirmed, labelled, Ready Alias: nothing asked, and the confirmation kept.",
+			req:       request(exampleSpec, observedKey, own(id, "True"), false),
+			confirmed: true,
+		},
+		"ConfirmedBeforeV22": {
+			reason:    "The same before Crossplane v2.2: no extra_resources asked either.",
+			req:       request(exampleSpec, observedKey, own(id, "True"), true),
+			confirmed: true,
+		},
+		"NotConfirmedBeforeV22": {
+			reason: "An Alias not yet confirmed, before Crossplane v2.2: asked in extra_resources.",
+			req:    request(exampleSpec, observedKey, own("", "True"), true),
+			asked:  []string{aliasesRequirement},
+			extra:  true,
+		},
+		"NotConfirmed": {
+			reason: "An Alias not yet confirmed: asked.",
+			req:    request(exampleSpec, observedKey, own("", "True"), false),
+			asked:  []string{aliasesRequirement},
+		},
+		"ConfirmedForAnotherAliasID": {
+			reason: "A confirmation of another alias id (its provider config changed): asked again, and the confirmation dropped until an answer confirms it again.",
+			req:    request(exampleSpec, observedKey, own(exampleBackend.AliasIDIn("us-east-1"), "True"), false),
+			asked:  []string{aliasesRequirement},
+		},
+		"ConfirmedNotReady": {
+			reason: "A confirmed Alias that is not Ready: asked again, and the confirmation dropped.",
+			req:    request(exampleSpec, observedKey, own(id, "False"), false),
+			asked:  []string{aliasesRequirement},
+		},
+		"ConfirmedInKeyRegionOnly": {
+			reason:    "Confirmed in the key's region, not in the replica's: only the replica's region is asked.",
+			req:       request(replicas, observedMultiRegionKey+observedReplica("us-east-1"), mrk(own(id, "True")), false),
+			asked:     []string{"aliases-us-east-1"},
+			confirmed: true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := &Function{log: logging.NewNopLogger(), clock: func() time.Time { return aliasCreated.Add(time.Hour) }}
+			rsp, err := f.RunFunction(context.Background(), tc.req)
+			if err != nil || hasFatal(rsp) {
+				t.Fatalf("%s\nRunFunction(...): want no error and no Fatal result, got %v, %v", tc.reason, err, rsp.GetResults())
+			}
+			asked := rsp.GetRequirements().GetResources()
+			if tc.extra {
+				asked = rsp.GetRequirements().GetExtraResources() //nolint:staticcheck // What the function asks Crossplane before v2.2.
+			}
+			if tc.asked == nil && rsp.Requirements != nil {
+				t.Errorf("%s\nwant no requirements (nil, so that Crossplane calls once), got %v", tc.reason, rsp.GetRequirements())
+			}
+			if diff := cmp.Diff(tc.asked, slices.Sorted(maps.Keys(asked))); tc.asked != nil && diff != "" {
+				t.Errorf("%s\nrequirements: -want, +got:\n%s", tc.reason, diff)
+			}
+			a := rsp.GetDesired().GetResources()[aliasName]
+			if a == nil {
+				t.Fatalf("%s\nthe observed Alias is not desired", tc.reason)
+			}
+			if got := confirmation(a.GetResource()) == id; got != tc.confirmed {
+				t.Errorf("%s\ndesired Alias confirmed for %s: want %t, got %t", tc.reason, id, tc.confirmed, got)
 			}
 		})
 	}

@@ -82,6 +82,15 @@ func (a Adoption) Managed() bool { return a != adoptionProbe && a != adoptionRef
 // adoptionAnnotation records a composed resource's Adoption.
 const adoptionAnnotation = "kms.example.org/adoption"
 
+// aliasIDLabel labels each composed Alias with its Backend's AliasID, so
+// that the function can ask Crossplane for every Alias of one AWS alias.
+const aliasIDLabel = "kms.example.org/alias-id"
+
+// aliasOwnerAnnotation records on an Alias the alias id whose ownership an
+// answer of Crossplane confirmed: its XR's Alias is the oldest that carries
+// it (see aliasowner.go).
+const aliasOwnerAnnotation = "kms.example.org/alias-owner-confirmed"
+
 // missingMessage is what provider-aws reports, in a False Synced condition,
 // for an observe-only resource that does not exist in AWS: a KMS key id that
 // names no key or a key pending deletion, or an alias that no key has.

@@ -142,6 +142,11 @@ type ObservedAlias struct {
 	// Created is the resource's creation time, which orders two Aliases
 	// that claim one AWS alias; zero while it is unknown.
 	Created time.Time
+	// AliasID is its alias id label; OwnerConfirmed, the alias id whose
+	// ownership an earlier call confirmed (aliasOwnerAnnotation): empty
+	// when there is none.
+	AliasID        string
+	OwnerConfirmed string
 
 	Conditions Conditions
 }
@@ -250,13 +255,16 @@ func (o *Observed) addAlias(region string, ocd resource.ObservedComposed) {
 // readAlias reads an observed Alias.
 func readAlias(ocd resource.ObservedComposed) *ObservedAlias {
 	a := ocd.Resource
+	annotations := a.GetAnnotations()
 	return &ObservedAlias{
-		Name:        strings.TrimPrefix(meta.GetExternalName(a), aliasPrefix),
-		Region:      str(a.Object, "spec", "forProvider", "region"),
-		ARN:         str(a.Object, "status", "atProvider", "arn"),
-		TargetKeyID: str(a.Object, "spec", "forProvider", "targetKeyId"),
-		Created:     a.GetCreationTimestamp().Time,
-		Adoption:    Adoption(a.GetAnnotations()[adoptionAnnotation]),
+		Name:           strings.TrimPrefix(meta.GetExternalName(a), aliasPrefix),
+		Region:         str(a.Object, "spec", "forProvider", "region"),
+		ARN:            str(a.Object, "status", "atProvider", "arn"),
+		TargetKeyID:    str(a.Object, "spec", "forProvider", "targetKeyId"),
+		Created:        a.GetCreationTimestamp().Time,
+		Adoption:       Adoption(annotations[adoptionAnnotation]),
+		AliasID:        a.GetLabels()[aliasIDLabel],
+		OwnerConfirmed: annotations[aliasOwnerAnnotation],
 
 		ReportedTargetKeyID:  str(a.Object, "status", "atProvider", "targetKeyId"),
 		ReportedTargetKeyARN: str(a.Object, "status", "atProvider", "targetKeyArn"),

@@ -4,11 +4,14 @@ package e2e
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -476,6 +479,236 @@ func TestReplicaAliasOwner(t *testing.T) {
 	if st, reason, _ := condition(c, keyAvailable); st != "True" || reason != reasonAvailable {
 		t.Errorf("the first claim: want KeyAvailable=True, got %s (%s)", st, reason)
 	}
+}
+
+// 5d. One call per steady reconcile. A claim's Alias, once Ready and a
+// minute old, is confirmed as the owner of its alias by an answer of
+// Crossplane that lists it and no older Alias, and records it
+// (kms.example.org/alias-owner-confirmed, its alias id). From then on the
+// function asks Crossplane nothing for that claim: each call logs no region
+// asked and none answered, so Crossplane, which calls again only when a call
+// returns requirements, makes one call per reconcile. A second claim naming
+// the alias asks on its first call, is answered on its second, and is
+// refused, with nothing composed; the first keeps the alias and its
+// confirmation.
+func TestAliasOwnerConfirmed(t *testing.T) {
+	ctx := t.Context()
+	first, second := namespace(t, "owner-first"), namespace(t, "owner-second")
+	const alias = "steady-owner"
+	claimIn := func(ns string) *unstructured.Unstructured {
+		return exampleClaim(t, ns, "steady", func(s map[string]any) { s["aliasName"] = alias })
+	}
+	if err := cp.kube.Create(ctx, claimIn(first)); err != nil {
+		t.Fatal(err)
+	}
+	ready(t, first, "steady")
+	owner := xrName(t, first, "steady")
+	// Crossplane reconciles a steady XR about once a minute; a change to
+	// the XR (an annotation of the test's) makes it reconcile at once.
+	pokes := 0
+	poke := func() {
+		pokes++
+		xr := named(xrGVK, owner)
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{"e2e.kms.example.org/poke":"%d"}}}`, pokes)
+		if err := cp.kube.Patch(ctx, xr, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// nudged pokes the XR every five seconds while it waits for check.
+	poked := time.Now()
+	nudged := func(check func() error) func() error {
+		return func() error {
+			if time.Since(poked) > 5*time.Second {
+				poke()
+				poked = time.Now()
+			}
+			return check()
+		}
+	}
+	eventually(t, "the owner's Alias confirmed", nudged(func() error {
+		_, aliases, err := composed(ctx, first, "steady")
+		if err != nil {
+			return err
+		}
+		if len(aliases) != 1 {
+			return fmt.Errorf("want one Alias, got %d", len(aliases))
+		}
+		a := aliases[0]
+		if id, got := a.GetLabels()[aliasIDLabel], a.GetAnnotations()[aliasOwnerAnnotation]; id == "" || got != id {
+			return fmt.Errorf("want %s=%q (its %s label), got %q", aliasOwnerAnnotation, id, aliasIDLabel, got)
+		}
+		return nil
+	}))
+
+	// The first call after the confirmation may still carry an answer to
+	// the last reconcile's requirement (Crossplane v2.4 seeds it); from the
+	// first call that neither asks nor is answered on, every call is one.
+	eventually(t, "a call for the owner that asks nothing", nudged(func() error {
+		for _, c := range ownerChecks(t, owner, 0) {
+			if len(c.Asked)+len(c.Answered) == 0 {
+				return nil
+			}
+		}
+		return errors.New("none yet")
+	}))
+	reconcilesFrom, callsFrom := logSize(t, crossplaneLog(t)), logSize(t, cp.fn.log)
+	for range 3 {
+		n := len(ownerChecks(t, owner, callsFrom))
+		poke()
+		eventually(t, "a call for the owner after a change of its XR", func() error {
+			if len(ownerChecks(t, owner, callsFrom)) == n {
+				return errors.New("none yet")
+			}
+			return nil
+		})
+	}
+	calls := ownerChecks(t, owner, callsFrom)
+	for _, c := range calls {
+		if len(c.Asked)+len(c.Answered) != 0 || !slices.Equal(c.Confirmed, []string{"eu-west-1"}) {
+			t.Errorf("a steady call for the owner: want nothing asked or answered and eu-west-1 confirmed, got %+v", c)
+		}
+	}
+	// Crossplane logs each reconcile of the XR. A reconcile under way when
+	// the logs were measured may have its call counted and not itself: one
+	// more call than reconciles is one call each; two calls each would be
+	// twice as many.
+	if reconciles := reconcilesOf(t, owner, reconcilesFrom); len(calls) > reconciles+1 {
+		t.Errorf("the owner's steady reconciles: want one call each, got %d calls in %d reconciles", len(calls), reconciles)
+	}
+
+	from := logSize(t, cp.fn.log)
+	if err := cp.kube.Create(ctx, claimIn(second)); err != nil {
+		t.Fatal(err)
+	}
+	const want = "spec.aliasName: Forbidden: alias/" + alias + " in eu-west-1, with provider config default, is already managed by another KmsBackend"
+	eventually(t, "SpecValid=False on the second claim", func() error {
+		c, err := getClaim(ctx, second, "steady")
+		if err != nil {
+			return err
+		}
+		if st, _, msg := condition(c, "SpecValid"); st != "False" || !strings.Contains(msg, want) {
+			return fmt.Errorf("want SpecValid=False with %q: %s", want, claimState(ctx, second, "steady"))
+		}
+		return nil
+	})
+	newcomer := ownerChecks(t, xrName(t, second, "steady"), from)
+	if len(newcomer) < 2 || !slices.Equal(newcomer[0].Asked, []string{"eu-west-1"}) || len(newcomer[0].Answered) != 0 ||
+		!slices.Equal(newcomer[1].Answered, []string{"eu-west-1"}) {
+		t.Errorf("the newcomer's first reconcile: want a call that asks for eu-west-1, then one with the answer, got %+v", newcomer)
+	}
+	keys, aliases, err := composed(ctx, second, "steady")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys)+len(aliases) != 0 {
+		t.Errorf("the refused claim: want nothing composed, got %d Keys and %d Aliases", len(keys), len(aliases))
+	}
+	c := ready(t, first, "steady")
+	if st, reason, _ := condition(c, keyAvailable); st != "True" || reason != reasonAvailable {
+		t.Errorf("the owner: want KeyAvailable=True, got %s (%s)", st, reason)
+	}
+	_, a := composedOne(t, first, "steady")
+	if got := a.GetAnnotations()[aliasOwnerAnnotation]; got == "" || got != a.GetLabels()[aliasIDLabel] {
+		t.Errorf("the owner's Alias: want its confirmation kept, got %q", got)
+	}
+}
+
+// The label and annotation of the function's alias guard.
+const (
+	aliasIDLabel         = "kms.example.org/alias-id"
+	aliasOwnerAnnotation = "kms.example.org/alias-owner-confirmed"
+)
+
+// xrName is the name of a claim's XR.
+func xrName(t *testing.T, ns, claim string) string {
+	t.Helper()
+	var name string
+	eventually(t, "the XR of "+ns+"/"+claim, func() error {
+		c, err := getClaim(t.Context(), ns, claim)
+		if err != nil {
+			return err
+		}
+		if name, _, _ = unstructured.NestedString(c.Object, "spec", "resourceRef", "name"); name == "" {
+			return errors.New("the claim names no XR yet")
+		}
+		return nil
+	})
+	return name
+}
+
+// ownerCheck is what the function logs, at debug level, of one call's
+// check of the alias's owners: the regions it asked Crossplane for, those
+// Crossplane had answered, and those whose ownership is confirmed.
+type ownerCheck struct {
+	XR        string   `json:"xr-name"`
+	Asked     []string `json:"asked"`
+	Answered  []string `json:"answered"`
+	Confirmed []string `json:"confirmed"`
+}
+
+// ownerChecks returns the checks of the alias's owners the function logged
+// for the XR named xr, one a call, from the offset from of its log on.
+func ownerChecks(t *testing.T, xr string, from int64) []ownerCheck {
+	t.Helper()
+	b, err := os.ReadFile(cp.fn.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []ownerCheck
+	for line := range strings.Lines(string(b[min(from, int64(len(b))):])) {
+		// The development logger's line: time, level, caller, message and
+		// the fields as a JSON object, separated by tabs.
+		if !strings.Contains(line, "\tChecked the alias's owners\t") {
+			continue
+		}
+		var c ownerCheck
+		if err := json.Unmarshal([]byte(line[strings.LastIndex(line, "\t")+1:]), &c); err != nil {
+			t.Fatalf("cannot read the function's log line %q: %v", line, err)
+		}
+		if c.XR == xr {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// logSize is the size of a process's log so far.
+func logSize(t *testing.T, log string) int64 {
+	t.Helper()
+	fi, err := os.Stat(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// reconcilesOf counts the reconciles of the XR named xr that Crossplane
+// logged, at debug level, from the offset from of its log on.
+func reconcilesOf(t *testing.T, xr string, from int64) int {
+	t.Helper()
+	b, err := os.ReadFile(crossplaneLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.Lines(string(b[min(from, int64(len(b))):])) {
+		if strings.Contains(line, "\tReconciling\t") && strings.Contains(line, `"request": {"name":"`+xr+`"}`) {
+			n++
+		}
+	}
+	return n
+}
+
+// crossplaneLog is the path of Crossplane core's log.
+func crossplaneLog(t *testing.T) string {
+	t.Helper()
+	for _, p := range cp.procs {
+		if p.name == "crossplane" {
+			return p.log
+		}
+	}
+	t.Fatal("Crossplane core is not running")
+	return ""
 }
 
 // named is a cluster-scoped object of a kind by name, as deleteAndWait
