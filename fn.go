@@ -53,7 +53,7 @@ func (f *Function) now() time.Time {
 func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) (*fnv1.RunFunctionResponse, error) {
 	rsp := response.To(req, response.DefaultTTL)
 	xr := ReadXR(req.GetObserved().GetComposite().GetResource())
-	log := f.log.WithValues("xr-apiversion", xr.APIVersion, "xr-kind", xr.Kind, "xr-name", xr.Name, "xr-namespace", xr.Namespace)
+	log := xrLogger{log: f.log, xr: []any{"xr-apiversion", xr.APIVersion, "xr-kind", xr.Kind, "xr-name", xr.Name, "xr-namespace", xr.Namespace}}
 
 	settings, err := readSettings(req)
 	if err != nil {
@@ -91,6 +91,18 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	logChanges(log, rsp, c, answered)
 	return rsp, nil
 }
+
+// xrLogger is the function's logger and the XR's identity, which every line
+// about the XR carries. The identity goes with each line rather than bound
+// once with WithValues, which would encode it on every call, whereas most
+// calls log only at debug level, or a line zap's sampling drops.
+type xrLogger struct {
+	log logging.Logger
+	xr  []any
+}
+
+// with returns the XR's identity, then these keys and values.
+func (l xrLogger) with(kv ...any) []any { return append(l.xr[:len(l.xr):len(l.xr)], kv...) }
 
 // claim is what RunFunction learns of a claim (or XR), step by step.
 type claim struct {
@@ -158,7 +170,7 @@ func validateClaim(req *fnv1.RunFunctionRequest, xr ObservedXR, settings Setting
 // notes in the claim the regions whose ownership is confirmed, by an
 // earlier call or by this answer. With every region confirmed it asks
 // nothing, and Crossplane calls the function once.
-func checkAliasOwners(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, log logging.Logger, c *claim, xr ObservedXR, now time.Time, answered map[string]bool) error {
+func checkAliasOwners(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, log xrLogger, c *claim, xr ObservedXR, now time.Time, answered map[string]bool) error {
 	regions := c.backend.Regions()
 	c.owned = make(map[string]bool, len(regions))
 	asked, given := make([]string, 0, len(regions)), make([]string, 0, len(regions))
@@ -183,7 +195,7 @@ func checkAliasOwners(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionRespons
 		c.errs = append(c.errs, errs...)
 		c.owned[r] = c.owned[r] || len(errs) == 0 && ConfirmsOwner(c.backend, r, xr.Name, xr.Namespace, ours, labelled, now)
 	}
-	log.Debug("Checked the alias's owners", "asked", asked, "answered", given, "confirmed", inOrder(regions, c.owned))
+	log.log.Debug("Checked the alias's owners", log.with("asked", asked, "answered", given, "confirmed", inOrder(regions, c.owned))...)
 	return nil
 }
 
@@ -220,7 +232,7 @@ func warn(rsp *fnv1.RunFunctionResponse, c claim) {
 // refuseClaim refuses an invalid claim, changing nothing: a key that exists
 // is as available as it was, unless what AWS holds is refused. (Crossplane
 // marks a condition a refusal leaves out as Unknown.)
-func refuseClaim(rsp *fnv1.RunFunctionResponse, log logging.Logger, c claim, xr ObservedXR) *fnv1.RunFunctionResponse {
+func refuseClaim(rsp *fnv1.RunFunctionResponse, log xrLogger, c claim, xr ObservedXR) *fnv1.RunFunctionResponse {
 	switch o := c.observed; {
 	case len(c.adoptErrs) > 0:
 		setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(c.adoptErrs)}, xr.KeyAvailable)
@@ -273,7 +285,7 @@ func writeStatus(req *fnv1.RunFunctionRequest, rsp *fnv1.RunFunctionResponse, c 
 // refused for the first time: the response records the refusal on its
 // Alias, observe-only for good, so it is applied, without a Fatal result;
 // every later call refuses the claim.
-func refuseNewAliases(rsp *fnv1.RunFunctionResponse, log logging.Logger, c claim, xr ObservedXR) *fnv1.RunFunctionResponse {
+func refuseNewAliases(rsp *fnv1.RunFunctionResponse, log xrLogger, c claim, xr ObservedXR) *fnv1.RunFunctionResponse {
 	setAvailability(rsp, Availability{Reason: reasonRefused, Message: join(c.newlyRefused)}, xr.KeyAvailable)
 	reportRefusal(rsp, log, reasonInvalidSpec, "invalid spec: "+join(c.newlyRefused))
 	return rsp
@@ -296,14 +308,14 @@ func setConditions(rsp *fnv1.RunFunctionResponse, c claim, xr ObservedXR, replac
 // that carries its answer to the requirement, or its only call when the
 // function asks nothing: a change is logged at Info there only, once every
 // region's owner is known, so once per reconcile.
-func logChanges(log logging.Logger, rsp *fnv1.RunFunctionResponse, c claim, answered map[string]bool) {
+func logChanges(log xrLogger, rsp *fnv1.RunFunctionResponse, c claim, answered map[string]bool) {
 	switch changes := composedChanges(rsp, c.ocds, c.backend); {
 	case len(changes) == 0:
-		log.Debug("The composed resources are unchanged")
+		log.log.Debug("The composed resources are unchanged", log.with()...)
 	case slices.ContainsFunc(c.backend.Regions(), func(r string) bool { return !answered[r] }):
-		log.Debug("Changing the composed resources, once Crossplane answers the requirement", "changes", changes)
+		log.log.Debug("Changing the composed resources, once Crossplane answers the requirement", log.with("changes", changes)...)
 	default:
-		log.Info("Changing the composed resources", "changes", changes)
+		log.log.Info("Changing the composed resources", log.with("changes", changes)...)
 	}
 }
 
@@ -348,7 +360,7 @@ func getInput(req *fnv1.RunFunctionRequest, in *v1beta1.Input) error {
 // refuse reports a refusal three ways, so that an app team sees it: a
 // SpecValid=False condition and a warning event, both on the XR and its
 // claim, and a Fatal result, so that nothing is applied. It logs it once.
-func refuse(rsp *fnv1.RunFunctionResponse, log logging.Logger, reason, msg string) *fnv1.RunFunctionResponse {
+func refuse(rsp *fnv1.RunFunctionResponse, log xrLogger, reason, msg string) *fnv1.RunFunctionResponse {
 	// Crossplane stops reading results at the first Fatal one, so the
 	// warning, the only one of the two that reaches the claim, goes first.
 	reportRefusal(rsp, log, reason, msg)
@@ -358,8 +370,8 @@ func refuse(rsp *fnv1.RunFunctionResponse, log logging.Logger, reason, msg strin
 
 // reportRefusal logs a refusal once, and reports it on the XR and its
 // claim as a SpecValid=False condition and a warning event.
-func reportRefusal(rsp *fnv1.RunFunctionResponse, log logging.Logger, reason, msg string) {
-	log.Info("Refusing the XR", "reason", reason, "message", msg)
+func reportRefusal(rsp *fnv1.RunFunctionResponse, log xrLogger, reason, msg string) {
+	log.log.Info("Refusing the XR", log.with("reason", reason, "message", msg)...)
 	response.ConditionFalse(rsp, conditionSpecValid, reason).WithMessage(msg).TargetCompositeAndClaim()
 	response.Warning(rsp, errors.New(msg)).WithReason(reason).TargetCompositeAndClaim()
 }

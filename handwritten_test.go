@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -31,7 +32,9 @@ import (
 //   - path=status: setting each status field with the SDK's SetValue,
 //     against apimachinery's SetNestedField;
 //   - path=arn: splitting each ARN of the claim with strings.Split, against
-//     splitARN.
+//     splitARN;
+//   - path=policy: marshalling the key policy with json.Marshal, against
+//     PolicyDocument.Marshal.
 func BenchmarkHandWritten(b *testing.B) {
 	for _, c := range benchClaims {
 		if c.name == "invalid" {
@@ -117,6 +120,15 @@ func BenchmarkHandWritten(b *testing.B) {
 				parts, _ := splitARN(a)
 				sinkName = parts[4]
 			}
+		})
+
+		policy := KeyPolicy(backend)
+		run("policy", "sdk", func() {
+			b, _ := json.Marshal(policy)
+			sinkName = string(b)
+		})
+		run("policy", "function", func() {
+			sinkName, _ = policy.Marshal()
 		})
 	}
 }

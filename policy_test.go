@@ -291,3 +291,48 @@ func policyOf(t *testing.T, spec map[string]any) string {
 	}
 	return p
 }
+
+// TestMarshalAsJSON holds the hand-written Marshal to json.Marshal: for
+// every golden policy, and for documents whose strings JSON or HTML must
+// escape, and whose lists are nil or empty.
+func TestMarshalAsJSON(t *testing.T) {
+	docs := map[string]PolicyDocument{
+		"NoStatements":    {Version: "2012-10-17"},
+		"EmptyStatements": {Version: "2012-10-17", Statement: []Statement{}},
+		"NilAndEmptyLists": {Statement: []Statement{
+			{Sid: "nil"},
+			{Sid: "empty", Principal: Principals{AWS: []string{}}, Action: []string{}, Condition: map[string]map[string]any{}},
+		}},
+		"Escaped": {Version: "<&>", Statement: []Statement{{
+			Sid:       "quote\" backslash\\ tab\t nul\x00 del\x7f",
+			Effect:    "é ü 中 \u2028\u2029 \xff invalid",
+			Principal: Principals{AWS: []string{"arn:aws:iam::123456789012:role/a<b>&c", ""}},
+			Action:    []string{"kms:*", "\n"},
+			Resource:  "*",
+			Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": []string{"s3.eu-west-1.amazonaws.com", "<"}}},
+		}}},
+	}
+	for name, tc := range policyCases() {
+		s := defaultSettings()
+		if tc.settings != nil {
+			tc.settings(&s)
+		}
+		c, _, _ := check(t, tc.spec, s)
+		docs["Golden"+name] = KeyPolicy(c)
+	}
+	for name, d := range docs {
+		t.Run(name, func(t *testing.T) {
+			want, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(want), got); diff != "" {
+				t.Errorf("Marshal(): -json.Marshal, +got:\n%s", diff)
+			}
+		})
+	}
+}
