@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -32,6 +33,7 @@ var (
 	scaleFloor   = flag.Bool("scale-floor", true, "measure the floor as well: the same phases with the function replaced by noopfn replaying its recorded answers")
 	scaleOut     = flag.String("scale-out", "../_output/scale", "directory the report is written to")
 	scaleTimeout = flag.Duration("scale-timeout", 30*time.Minute, "how long a phase may take before the run fails")
+	scaleBinary  = flag.String("scale-function", "function", "the function's binary, in the bin directory: another build, such as an earlier commit's, for a before and after")
 )
 
 // The function, or the floor, serves here, behind the proxy that stands at
@@ -59,10 +61,21 @@ func TestScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The provider lists from the cache, once a second, as a real one
-	// works from its informers: its lists cost the API server nothing.
+	// works from its informers: its lists cost the API server nothing. It
+	// writes as fast as provider-aws v2.5.0 may by default (500 requests a
+	// second, crossplane-runtime's limit for its 100 reconciles a second).
+	providerKube, err := newClient(500, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sim.stop()
-	sim = startSimulatedFrom(cp.kube, w.cache, time.Second)
+	sim = startSimulatedFrom(providerKube, w.cache, time.Second)
 	t.Cleanup(sim.stop)
+	// The app teams' requests are not throttled by the client: the API
+	// server takes them as fast as it can.
+	if kube, err = newClient(-1, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	// Crossplane calls the proxy; the function serves behind it.
 	cp.fn.stop()
@@ -75,7 +88,7 @@ func TestScale(t *testing.T) {
 	mem := startMemorySampler(ctx)
 	claims := scaleClaims(*scaleN, *scalePerNS)
 	for _, ns := range namespacesOf(claims) {
-		if err := cp.kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		if err := kube.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,7 +98,7 @@ func TestScale(t *testing.T) {
 	recording := filepath.Join(*scaleOut, fmt.Sprintf("responses-%d.json", *scaleN))
 	runs := []scaleRun{{name: "kms", edits: true, start: func() error {
 		proxy.record(true)
-		return startBackend("function", "--address="+backendAddr, "--metrics-address=127.0.0.1:8090",
+		return startBackend(*scaleBinary, "--address="+backendAddr, "--metrics-address=127.0.0.1:8090",
 			"--tls-certs-dir="+filepath.Join(cp.dir, "tls", "function"))
 	}}}
 	if *scaleFloor {
@@ -115,6 +128,17 @@ func TestScale(t *testing.T) {
 		}
 	}
 	writeScaleReport(t, results)
+}
+
+// kube is the client make scale acts for the app teams with.
+var kube client.Client
+
+// newClient returns a client of the control plane that sends at most qps
+// requests a second, in bursts of burst; a negative qps does not limit it.
+func newClient(qps float32, burst int) (client.Client, error) {
+	cfg := rest.CopyConfig(cp.cfg)
+	cfg.QPS, cfg.Burst = qps, burst
+	return client.New(cfg, client.Options{Scheme: cp.kube.Scheme()})
 }
 
 // startBackend starts a binary of the bin directory as the server behind
@@ -402,16 +426,16 @@ func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *m
 		act  func(c scaleClaim) error
 		done func(w world, k string) bool
 	}{
-		{"create", func(c scaleClaim) error { return cp.kube.Create(ctx, c.object()) }, world.available},
+		{"create", func(c scaleClaim) error { return kube.Create(ctx, c.object()) }, world.available},
 		{"steady", nil, nil},
 		{"edit", func(c scaleClaim) error {
 			patch, err := json.Marshal(map[string]any{"spec": map[string]any{"standardUsers": append(c.users(), editedUser)}})
 			if err != nil {
 				return err
 			}
-			return cp.kube.Patch(ctx, c.object(), client.RawPatch(types.MergePatchType, patch), fieldOwner)
+			return kube.Patch(ctx, c.object(), client.RawPatch(types.MergePatchType, patch), fieldOwner)
 		}, func(w world, k string) bool { return w.edited(k, r.edits) }},
-		{"delete", func(c scaleClaim) error { return client.IgnoreNotFound(cp.kube.Delete(ctx, c.object())) }, world.gone},
+		{"delete", func(c scaleClaim) error { return client.IgnoreNotFound(kube.Delete(ctx, c.object())) }, world.gone},
 	}
 	for _, ph := range phases {
 		mem.reset()
@@ -460,7 +484,7 @@ func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *m
 // object, reason and message (its first line, without the object's name).
 func eventsSince(ctx context.Context, since time.Time) (map[string]int32, error) {
 	l := &corev1.EventList{}
-	if err := cp.kube.List(ctx, l); err != nil {
+	if err := kube.List(ctx, l); err != nil {
 		return nil, err
 	}
 	out := map[string]int32{}
