@@ -201,14 +201,6 @@ func (p *provider) keyCount() int {
 	return len(p.keys)
 }
 
-// writeCount returns how many writes the provider has made to the API
-// server.
-func (p *provider) writeCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.writes
-}
-
 // passCount returns how many passes over every managed resource the
 // provider has made.
 func (p *provider) passCount() int {

@@ -130,6 +130,14 @@ func TestScale(t *testing.T) {
 	writeScaleReport(t, results)
 }
 
+// writeCount returns how many writes the provider has made to the API
+// server.
+func (p *provider) writeCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writes
+}
+
 // kube is the client make scale acts for the app teams with.
 var kube client.Client
 
@@ -444,14 +452,15 @@ func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *m
 			return res, err
 		}
 		p := phaseResult{Name: ph.name}
+		var phaseErr error
 		if ph.act == nil {
-			p.NotDone, err = holdSteady(ctx, w, claims)
+			p.NotDone, phaseErr = holdSteady(ctx, w, claims)
 		} else {
-			p.PerClaim, p.NotDone, err = runPhase(ctx, w, claims, ph.act, ph.done)
+			p.PerClaim, p.NotDone, phaseErr = runPhase(ctx, w, claims, ph.act, ph.done)
 		}
-		after, cerr := readCounters(ctx, pids)
-		if err == nil {
-			err = cerr
+		after, err := readCounters(ctx, pids)
+		if err != nil {
+			return res, err
 		}
 		p.Wall = after.at.Sub(before.at)
 		p.CPU = map[string]time.Duration{}
@@ -470,8 +479,8 @@ func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *m
 		}
 		res.Phases = append(res.Phases, p)
 		t.Logf("%s/%s: %s, %d not done, %.0f function calls, %d provider writes", r.name, ph.name, p.Wall.Round(time.Second), p.NotDone, p.Calls, p.Writes)
-		if err != nil {
-			return res, fmt.Errorf("%s: %w", ph.name, err)
+		if phaseErr != nil {
+			return res, fmt.Errorf("%s: %w", ph.name, phaseErr)
 		}
 		if ph.name == "steady" && p.Writes > 0 {
 			return res, fmt.Errorf("the provider wrote %d times in the steady state: some desired field changes on every reconcile", p.Writes)
