@@ -21,8 +21,8 @@ var controlPlaneProcesses = []string{"function", "crossplane", "kube-apiserver",
 const testProcess = "test (provider, proxy, watches)"
 
 // writeScaleReport writes the report, as Markdown and as JSON, to
-// -scale-out, and logs the Markdown.
-func writeScaleReport(t *testing.T, runs []runResult) {
+// -scale-out, and logs the Markdown if asked to.
+func writeScaleReport(t *testing.T, runs []runResult, log bool) {
 	t.Helper()
 	if len(runs) == 0 {
 		return
@@ -38,7 +38,9 @@ func writeScaleReport(t *testing.T, runs []runResult) {
 			t.Error(err)
 		}
 	}
-	t.Logf("report in %s.md:\n%s", base, md)
+	if log {
+		t.Logf("report in %s.md:\n%s", base, md)
+	}
 }
 
 func scaleReport(runs []runResult) string {

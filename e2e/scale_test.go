@@ -120,14 +120,17 @@ func TestScale(t *testing.T) {
 			t.Fatalf("%s: %v", r.name, err)
 		}
 		mem.track(trackedProcesses())
-		res, err := r.measure(ctx, t, w, mem, claims)
+		// The report is written after every phase, so that a run cut short
+		// keeps what it measured.
+		done := results
+		res, err := r.measure(ctx, t, w, mem, claims, func(cur runResult) { writeScaleReport(t, append(slices.Clone(done), cur), false) })
 		results = append(results, res)
 		if err != nil {
-			writeScaleReport(t, results)
+			writeScaleReport(t, results, true)
 			t.Fatalf("%s: %v", r.name, err)
 		}
 	}
-	writeScaleReport(t, results)
+	writeScaleReport(t, results, true)
 }
 
 // writeCount returns how many writes the provider has made to the API
@@ -426,7 +429,7 @@ type runResult struct {
 }
 
 // measure runs the four phases over the claims.
-func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *memorySampler, claims []scaleClaim) (runResult, error) {
+func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *memorySampler, claims []scaleClaim, report func(runResult)) (runResult, error) {
 	res := runResult{Name: r.name, N: len(claims)}
 	pids := trackedProcesses()
 	phases := []struct {
@@ -478,6 +481,7 @@ func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *m
 			return res, err
 		}
 		res.Phases = append(res.Phases, p)
+		report(res)
 		t.Logf("%s/%s: %s, %d not done, %.0f function calls, %d provider writes", r.name, ph.name, p.Wall.Round(time.Second), p.NotDone, p.Calls, p.Writes)
 		if phaseErr != nil {
 			return res, fmt.Errorf("%s: %w", ph.name, phaseErr)
