@@ -2,24 +2,19 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"maps"
 	"slices"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	kjson "sigs.k8s.io/json"
 
 	"github.com/crossplane/function-sdk-go/logging"
 	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource"
 	"github.com/crossplane/function-sdk-go/response"
-
-	"github.com/example/function-kms-backend/input/v1beta1"
 )
 
 // The condition the function sets on the XR and its claim about the spec.
@@ -37,6 +32,8 @@ type Function struct {
 	log logging.Logger
 	// clock tells the time; nil is the system's.
 	clock func() time.Time
+	// inputs are the settings read from each input the function was given.
+	inputs inputs
 }
 
 func (f *Function) now() time.Time {
@@ -55,7 +52,7 @@ func (f *Function) RunFunction(_ context.Context, req *fnv1.RunFunctionRequest) 
 	xr := ReadXR(req.GetObserved().GetComposite().GetResource())
 	log := xrLogger{log: f.log, xr: []any{"xr-apiversion", xr.APIVersion, "xr-kind", xr.Kind, "xr-name", xr.Name, "xr-namespace", xr.Namespace}}
 
-	settings, err := readSettings(req)
+	settings, err := f.inputs.settings(req.GetInput())
 	if err != nil {
 		return refuse(rsp, log, reasonInvalidInput, "invalid function input in the Composition: "+err.Error()), nil
 	}
@@ -128,19 +125,6 @@ type claim struct {
 }
 
 func (c claim) valid() bool { return len(c.errs) == 0 }
-
-// readSettings reads the platform team's settings from the function's input.
-func readSettings(req *fnv1.RunFunctionRequest) (Settings, error) {
-	in := &v1beta1.Input{}
-	if err := getInput(req, in); err != nil {
-		return Settings{}, err
-	}
-	settings, errs := ParseInput(in)
-	if len(errs) > 0 {
-		return Settings{}, errors.New(join(errs))
-	}
-	return settings, nil
-}
 
 // validateClaim parses the XR's spec, applies the settings to it and checks it
 // against what exists: the problems it finds are the claim's; its error is
@@ -335,26 +319,6 @@ func setAvailability(rsp *fnv1.RunFunctionResponse, a Availability, previous Con
 	if previous.Reason != a.Reason || previous.Message != a.Message {
 		response.Warning(rsp, errors.New(a.Message)).WithReason(a.Reason).TargetCompositeAndClaim()
 	}
-}
-
-// getInput decodes the function's input, refusing fields it does not know.
-// It does what request.GetInput does, but with Kubernetes' JSON decoder over
-// encoding/json's output: the SDK's protojson output varies its spacing from
-// one run to the next, and so would the refusal's message, which must stay
-// the same between reconciles.
-func getInput(req *fnv1.RunFunctionRequest, in *v1beta1.Input) error {
-	if req.GetInput() == nil {
-		return nil
-	}
-	b, err := json.Marshal(req.GetInput().AsMap())
-	if err != nil {
-		return errors.Wrap(err, "cannot encode the input as JSON")
-	}
-	strict, err := kjson.UnmarshalStrict(b, in)
-	if err != nil {
-		return err
-	}
-	return kerrors.NewAggregate(strict)
 }
 
 // refuse reports a refusal three ways, so that an app team sees it: a

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"google.golang.org/protobuf/types/known/structpb"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	kjson "sigs.k8s.io/json"
+
+	"github.com/example/function-kms-backend/input/v1beta1"
+)
+
+// maxInputs bounds the inputs the function remembers: one per Composition
+// that calls it, so a few in any real cluster.
+const maxInputs = 64
+
+// inputs remembers what the function read from each input it was given.
+// Every call of a Composition carries the same input, and decoding it is a
+// sixth of the function's own CPU for a typical claim (docs/performance.md),
+// so each distinct input is decoded once. The zero value is ready to use.
+type inputs struct {
+	mu   sync.Mutex
+	read map[string]readInput
+}
+
+// readInput is what reading one input gave: the settings, or the error that
+// refuses it.
+type readInput struct {
+	settings Settings
+	err      error
+}
+
+// settings returns the settings an input gives, decoding it only the first
+// time the function sees it.
+func (c *inputs) settings(in *structpb.Struct) (Settings, error) {
+	if in == nil {
+		return readSettings(nil)
+	}
+	var b strings.Builder
+	writeJSONValue(&b, structpb.NewStructValue(in))
+	key := b.String()
+
+	c.mu.Lock()
+	r, ok := c.read[key]
+	c.mu.Unlock()
+	if ok {
+		return r.settings, r.err
+	}
+	r.settings, r.err = readSettings([]byte(key))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read == nil || len(c.read) >= maxInputs {
+		c.read = make(map[string]readInput, maxInputs)
+	}
+	c.read[key] = r
+	return r.settings, r.err
+}
+
+// writeJSONValue writes a protobuf value as JSON, each object's keys in
+// order, as json.Marshal writes the map that AsInterface returns: the same
+// input always gives the same bytes.
+func writeJSONValue(b *strings.Builder, v *structpb.Value) {
+	switch k := v.GetKind().(type) {
+	case *structpb.Value_StringValue:
+		writeJSONString(b, k.StringValue)
+	case *structpb.Value_NumberValue:
+		// As encoding/json writes a float64: an integer in full, and
+		// e-07 as e-7.
+		f, format := k.NumberValue, byte('f')
+		if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+			format = 'e'
+		}
+		n := strconv.AppendFloat(make([]byte, 0, 24), f, format, -1, 64)
+		if l := len(n); format == 'e' && l >= 4 && n[l-4] == 'e' && n[l-3] == '-' && n[l-2] == '0' {
+			n = append(n[:l-2], n[l-1])
+		}
+		b.Write(n)
+	case *structpb.Value_BoolValue:
+		b.WriteString(strconv.FormatBool(k.BoolValue))
+	case *structpb.Value_StructValue:
+		f := k.StructValue.GetFields()
+		b.WriteByte('{')
+		for i, name := range slices.Sorted(maps.Keys(f)) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(b, name)
+			b.WriteByte(':')
+			writeJSONValue(b, f[name])
+		}
+		b.WriteByte('}')
+	case *structpb.Value_ListValue:
+		b.WriteByte('[')
+		for i, e := range k.ListValue.GetValues() {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONValue(b, e)
+		}
+		b.WriteByte(']')
+	default:
+		b.WriteString("null")
+	}
+}
+
+// readSettings decodes an input's JSON, refusing fields it does not know, and
+// returns the settings it gives. It decodes with Kubernetes' JSON decoder,
+// as request.GetInput does with protojson's output; but protojson varies its
+// spacing from one run to the next, and so would a refusal's message, which
+// must stay the same between reconciles.
+func readSettings(b []byte) (Settings, error) {
+	in := &v1beta1.Input{}
+	if b != nil {
+		strict, err := kjson.UnmarshalStrict(b, in)
+		if err != nil {
+			return Settings{}, err
+		}
+		if err := kerrors.NewAggregate(strict); err != nil {
+			return Settings{}, err
+		}
+	}
+	settings, errs := ParseInput(in)
+	if len(errs) > 0 {
+		return Settings{}, errors.New(join(errs))
+	}
+	return settings, nil
+}
