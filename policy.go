@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -177,12 +178,10 @@ func (d PolicyDocument) Marshal() (string, error) {
 			b.WriteString(`,"Resource":`)
 			writeJSONString(&b, s.Resource)
 			if len(s.Condition) > 0 {
-				c, err := json.Marshal(s.Condition)
-				if err != nil {
+				b.WriteString(`,"Condition":`)
+				if err := writeCondition(&b, s.Condition); err != nil {
 					return "", err
 				}
-				b.WriteString(`,"Condition":`)
-				b.Write(c)
 			}
 			b.WriteByte('}')
 		}
@@ -204,6 +203,47 @@ func (d PolicyDocument) size() int {
 		}
 	}
 	return n
+}
+
+// writeCondition writes a statement's condition as json.Marshal does: each
+// map's keys in order, and a value that is neither a string nor a list of
+// strings through json.Marshal.
+func writeCondition(b *strings.Builder, c map[string]map[string]any) error {
+	b.WriteByte('{')
+	for i, op := range slices.Sorted(maps.Keys(c)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeJSONString(b, op)
+		b.WriteString(":")
+		if c[op] == nil {
+			b.WriteString("null")
+			continue
+		}
+		b.WriteByte('{')
+		for j, k := range slices.Sorted(maps.Keys(c[op])) {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(b, k)
+			b.WriteByte(':')
+			switch v := c[op][k].(type) {
+			case string:
+				writeJSONString(b, v)
+			case []string:
+				writeJSONStrings(b, v)
+			default:
+				j, err := json.Marshal(v)
+				if err != nil {
+					return err
+				}
+				b.Write(j)
+			}
+		}
+		b.WriteByte('}')
+	}
+	b.WriteByte('}')
+	return nil
 }
 
 // writeJSONStrings writes a list of strings as json.Marshal does: null for

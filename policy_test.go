@@ -311,6 +311,15 @@ func TestMarshalAsJSON(t *testing.T) {
 			Resource:  "*",
 			Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": []string{"s3.eu-west-1.amazonaws.com", "<"}}},
 		}}},
+		"Conditions": {Statement: []Statement{{
+			Sid: "many",
+			Condition: map[string]map[string]any{
+				"StringNotEquals": {"kms:ViaService": []string{"b", "a"}, "kms:CallerAccount": "123456789012"},
+				"Bool":            {"kms:GrantIsForAWSResource": "true", "aws:SecureTransport": true},
+				"NumericLessThan": {"kms:RecipientAttestation": 3, "nil": []string(nil), "any": []any{"x", 1}},
+				"Null":            nil,
+			},
+		}}},
 	}
 	for name, tc := range policyCases() {
 		s := defaultSettings()
