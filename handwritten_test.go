@@ -13,6 +13,8 @@ import (
 	"github.com/crossplane/function-sdk-go/request"
 	"github.com/crossplane/function-sdk-go/resource/composed"
 	"github.com/crossplane/function-sdk-go/response"
+
+	"github.com/example/function-kms-backend/input/v1beta1"
 )
 
 // BenchmarkHandWritten measures each path the function writes by hand, or
@@ -33,6 +35,10 @@ import (
 //     against apimachinery's SetNestedField;
 //   - path=arn: splitting each ARN of the claim with strings.Split, against
 //     splitARN;
+//   - path=input: decoding the function's input with request.GetInput
+//     (protojson, then Kubernetes' JSON decoder), or how=json with
+//     json.Marshal of the input's map and the strict decoder, as the function
+//     did before, against reading each distinct input once (inputs);
 //   - path=policy: marshalling the key policy with json.Marshal, against
 //     PolicyDocument.Marshal.
 func BenchmarkHandWritten(b *testing.B) {
@@ -120,6 +126,19 @@ func BenchmarkHandWritten(b *testing.B) {
 				parts, _ := splitARN(a)
 				sinkName = parts[4]
 			}
+		})
+
+		run("input", "sdk", func() {
+			in := &v1beta1.Input{}
+			_ = request.GetInput(r, in)
+			_, _ = ParseInput(in)
+		})
+		run("input", "json", func() {
+			b, _ := json.Marshal(r.GetInput().AsMap())
+			_, _ = readSettings(b)
+		})
+		run("input", "function", func() {
+			_, _ = f.inputs.settings(r.GetInput())
 		})
 
 		policy := KeyPolicy(backend)
