@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ func TestWriteJSONValue(t *testing.T) {
 		"Object": map[string]any{
 			"z": "last", "a": "first", "m": map[string]any{"b": true, "a": nil},
 		},
-		"Numbers":  []any{0.0, -0.0, 1.0, 30.0, 123456789.0, 1e20, 1e21, 1.5e300, 0.5, 1e-6, 1e-7, -42.25},
+		"Numbers":  []any{0.0, math.Copysign(0, -1), 1.0, 30.0, 123456789.0, 1e20, 1e21, 1.5e300, 0.5, 1e-6, 1e-7, -42.25},
 		"Strings":  []any{"", "plain", `quote " and \ backslash`, "<html> & co", "tab\tnewline\n", "ünïcödé", "\u2028"},
 		"Nested":   []any{[]any{}, map[string]any{}, []any{map[string]any{"k": []any{"v"}}}},
 		"Booleans": []any{true, false},
