@@ -18,7 +18,7 @@ import (
 // two files use each other's names.
 var layers = [][]string{
 	// The request and the response: RunFunction and its steps.
-	{"main.go", "fn.go"},
+	{"main.go", "fn.go", "input.go"},
 	// What a Backend and the observed resources give: the key policy, the
 	// composed resources, the XR's status and conditions, the refusals and
 	// warnings that need the observed state (an edit's, an alias's owner,
