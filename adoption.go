@@ -152,16 +152,22 @@ func ClaimKeyID(b Backend, o Observed) string {
 // not; adopted when it targets the claim's key there (keyID, its id in that
 // region; empty while unknown); and refused, observed only for good, when it
 // targets another key. An Alias composed before aliases were probed keeps
-// the management it has. The error is the refusal's, also for a refusal an
-// earlier call recorded.
+// the management it has. An Alias that is observed only is decided afresh
+// from what the provider reports, whatever decision it records, unless
+// refused: only the function's own decision, applied with the management
+// it gives, lets the provider write to an alias. The error is the
+// refusal's, also for a refusal an earlier call recorded.
 func AliasAdoption(b Backend, region string, a *ObservedAlias, keyID, keyARN string) (Adoption, *field.Error) {
 	switch {
 	case a == nil:
 		return adoptionProbe, nil
-	case a.Adoption == adoptionNone, a.Adoption == adoptionCreate, a.Adoption == adoptionAdopt:
-		return a.Adoption, nil
 	case a.Adoption == adoptionRefuse:
 		return adoptionRefuse, aliasExists(b, region)
+	case a.ObserveOnly:
+	case a.Adoption == adoptionNone, a.Adoption == adoptionCreate, a.Adoption == adoptionAdopt:
+		return a.Adoption, nil
+	}
+	switch {
 	case a.Conditions.Missing():
 		return adoptionCreate, nil
 	case a.ReportedTargetKeyID == "" && a.ReportedTargetKeyARN == "":

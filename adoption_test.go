@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -315,6 +316,45 @@ func TestAliasRefusalIsNeverRelaxed(t *testing.T) {
 			}
 			if strings.Contains(rsp.String(), `"Create"`) || strings.Contains(rsp.String(), `"*"`) {
 				t.Errorf("a refused Alias got more than Observe: %v", rsp.GetDesired())
+			}
+		})
+	}
+}
+
+// TestObservedOnlyAliasNeverTakenOver: an Alias that is observed only,
+// whatever adoption it records or none, and that the provider reports
+// targeting another key in AWS, stays observed only and is refused: the
+// provider is never let write to an alias the claim does not own.
+func TestObservedOnlyAliasNeverTakenOver(t *testing.T) {
+	for name, alias := range map[string]string{
+		"no adoption recorded": strings.Replace(probedAlias, ", kms.example.org/adoption: Probe", "", 1),
+		"Create recorded":      withAdoption(probedAlias, adoptionCreate),
+		"Adopt recorded":       withAdoption(probedAlias, adoptionAdopt),
+		"unknown recorded":     withAdoption(probedAlias, "Bogus"),
+		"Probe recorded":       probedAlias,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := req(t, exampleSpec, observedKey+alias+aliasInAWS(terraformKeyID), "")
+			rsp, err := (&Function{log: logging.NewNopLogger(), clock: fixedClock}).RunFunction(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := rsp.GetDesired().GetResources()[aliasName].GetResource()
+			if d == nil {
+				t.Fatalf("want the Alias desired, observed only, got %v", rsp.GetDesired().GetResources())
+			}
+			var policies []string
+			for _, v := range d.GetFields()["spec"].GetStructValue().GetFields()["managementPolicies"].GetListValue().GetValues() {
+				policies = append(policies, v.GetStringValue())
+			}
+			if !slices.Equal(policies, observePolicies) {
+				t.Errorf("want the Alias observed only, got management policies %v", policies)
+			}
+			if got := annotation(d, adoptionAnnotation); got != string(adoptionRefuse) {
+				t.Errorf("want the refusal recorded on the Alias, got adoption %q", got)
+			}
+			if c := responseCondition(rsp, conditionKeyAvailable); c.GetReason() != reasonRefused || !strings.Contains(c.GetMessage(), "targets another key") {
+				t.Errorf("want KeyAvailable=False, reason Refused, saying the alias targets another key, got %v", c)
 			}
 		})
 	}

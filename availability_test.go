@@ -257,11 +257,13 @@ func TestProviderFailures(t *testing.T) {
 
 			// The Key and the Alias recover: the condition turns True. (The
 			// Alias, observed only when the failure was recorded, has since
-			// been reported missing and created.)
+			// been reported missing and created: it records Create, with
+			// full management.)
 			recovered := failureRequest(t, dir)
 			setXRCondition(t, recovered, cond)
-			recovered.GetObserved().GetResources()[aliasName].GetResource().GetFields()["metadata"].GetStructValue().
-				GetFields()["annotations"].GetStructValue().GetFields()[adoptionAnnotation] = structpb.NewStringValue(string(adoptionCreate))
+			alias := recovered.GetObserved().GetResources()[aliasName].GetResource().GetFields()
+			alias["metadata"].GetStructValue().GetFields()["annotations"].GetStructValue().GetFields()[adoptionAnnotation] = structpb.NewStringValue(string(adoptionCreate))
+			alias["spec"].GetStructValue().GetFields()["managementPolicies"] = structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{structpb.NewStringValue("*")}})
 			for _, r := range recovered.GetObserved().GetResources() {
 				st := r.GetResource().GetFields()["status"].GetStructValue()
 				st.Fields["conditions"] = structpb.NewListValue(&structpb.ListValue{Values: []*structpb.Value{

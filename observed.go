@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -142,6 +143,9 @@ type ObservedAlias struct {
 	// Created is the resource's creation time, which orders two Aliases
 	// that claim one AWS alias; zero while it is unknown.
 	Created time.Time
+	// ObserveOnly says its management policies are Observe alone: the
+	// provider writes nothing to the alias.
+	ObserveOnly bool
 	// AliasID is its alias id label; OwnerConfirmed, the alias id whose
 	// ownership an earlier call confirmed (aliasOwnerAnnotation): empty
 	// when there is none.
@@ -263,6 +267,7 @@ func readAlias(ocd resource.ObservedComposed) *ObservedAlias {
 		TargetKeyID:    str(a.Object, "spec", "forProvider", "targetKeyId"),
 		Created:        a.GetCreationTimestamp().Time,
 		Adoption:       Adoption(annotations[adoptionAnnotation]),
+		ObserveOnly:    observeOnly(a.Object),
 		AliasID:        a.GetLabels()[aliasIDLabel],
 		OwnerConfirmed: annotations[aliasOwnerAnnotation],
 
@@ -372,6 +377,13 @@ func readConditions(obj map[string]any) Conditions {
 		out[t] = Condition{Status: status, Reason: reason, Message: msg}
 	}
 	return out
+}
+
+// observeOnly reports whether a managed resource's management policies are
+// Observe alone.
+func observeOnly(obj map[string]any) bool {
+	mp, ok, err := unstructured.NestedStringSlice(obj, "spec", "managementPolicies")
+	return ok && err == nil && len(mp) > 0 && !slices.ContainsFunc(mp, func(p string) bool { return p != "Observe" })
 }
 
 // isOrphan reports whether deleting the managed resource keeps its external
