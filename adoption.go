@@ -61,8 +61,9 @@ func Adopt(b Backend, o Observed) (Adoptions, field.ErrorList, field.ErrorList) 
 // managed: observed only until the provider has read the key, then adopted
 // if it fits the claim. A key that does not exist, or does not fit, is
 // refused naming spec.existingKeyId, and stays observed only: nothing is
-// written to it and no key is created in its place. A backend without
-// existingKeyId creates its key, as it always has.
+// written to it and no key is created in its place. A Key observed only is
+// checked again, whatever it records. A backend without existingKeyId
+// creates its key, as it always has.
 func KeyAdoption(b Backend, o Observed) (Adoption, *field.Error) {
 	k := o.Key
 	switch {
@@ -70,7 +71,7 @@ func KeyAdoption(b Backend, o Observed) (Adoption, *field.Error) {
 		return adoptionNone, nil
 	case k == nil:
 		return adoptionProbe, nil
-	case k.Adoption == adoptionAdopt:
+	case k.Adoption == adoptionAdopt && !k.ObserveOnly:
 		return adoptionAdopt, nil
 	case k.Conditions.Missing():
 		return adoptionProbe, field.Invalid(specPath.Child("existingKeyId"), b.ExistingKeyID, fmt.Sprintf(

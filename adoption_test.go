@@ -360,6 +360,23 @@ func TestObservedOnlyAliasNeverTakenOver(t *testing.T) {
 	}
 }
 
+// TestObservedOnlyKeyCheckedAgain: a Key observed only that records Adopt
+// (by hand, say) is checked again before anything is written to it: a
+// disabled key is refused, not updated.
+func TestObservedOnlyKeyCheckedAgain(t *testing.T) {
+	r := req(t, adoptSpec, withAdoption(misfit("isEnabled: true", "isEnabled: false"), adoptionAdopt), "")
+	rsp, err := (&Function{log: logging.NewNopLogger(), clock: fixedClock}).RunFunction(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fatal(rsp) || !strings.Contains(rsp.GetResults()[len(rsp.GetResults())-1].GetMessage(), "it is disabled") {
+		t.Errorf("want the claim refused because the key is disabled, got results %v", rsp.GetResults())
+	}
+	if n := len(rsp.GetDesired().GetResources()); n != 0 {
+		t.Errorf("want nothing applied, got %d desired resources", n)
+	}
+}
+
 // TestUpgradeKeepsManagement: a claim whose Key and Alias were composed
 // before adoption existed keeps them as they are: no adoption recorded, no
 // management policies (the provider's default, everything), and ready, so

@@ -91,6 +91,8 @@ type ObservedKey struct {
 	MultiRegion bool
 	// Adoption is what the function decided about the key it names.
 	Adoption Adoption
+	// ObserveOnly says its management policies are Observe alone.
+	ObserveOnly bool
 	// ExternalName is the key id the Key names (crossplane.io/external-name).
 	ExternalName string
 
@@ -203,6 +205,7 @@ func ReadObserved(ocds map[resource.Name]resource.ObservedComposed, keyRegion st
 			ARN:                str(k, "status", "atProvider", "arn"),
 			Policy:             str(k, "status", "atProvider", "policy"),
 			Adoption:           Adoption(ocd.Resource.GetAnnotations()[adoptionAnnotation]),
+			ObserveOnly:        observeOnly(k),
 			ExternalName:       meta.GetExternalName(ocd.Resource),
 			ReportedRegion:     str(k, "status", "atProvider", "region"),
 			KeySpec:            str(k, "status", "atProvider", "customerMasterKeySpec"),
