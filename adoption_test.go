@@ -356,6 +356,9 @@ func TestObservedOnlyAliasNeverTakenOver(t *testing.T) {
 			if c := responseCondition(rsp, conditionKeyAvailable); c.GetReason() != reasonRefused || !strings.Contains(c.GetMessage(), "targets another key") {
 				t.Errorf("want KeyAvailable=False, reason Refused, saying the alias targets another key, got %v", c)
 			}
+			if c := responseCondition(rsp, conditionSpecValid); c.GetStatus() != fnv1.Status_STATUS_CONDITION_FALSE || !strings.Contains(c.GetMessage(), "spec.aliasName") {
+				t.Errorf("want SpecValid=False naming spec.aliasName, got %v", c)
+			}
 		})
 	}
 }
