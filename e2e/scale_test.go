@@ -33,6 +33,7 @@ var (
 	scaleFloor   = flag.Bool("scale-floor", true, "measure the floor as well: the same phases with the function replaced by noopfn replaying its recorded answers")
 	scaleOut     = flag.String("scale-out", "../_output/scale", "directory the report is written to")
 	scaleTimeout = flag.Duration("scale-timeout", 30*time.Minute, "how long a phase may take before the run fails")
+	scaleSettle  = flag.Duration("scale-settle", 15*time.Second, "how long every claim must stay done, and the claims and XRs unchanged, before a phase ends")
 	scaleBinary  = flag.String("scale-function", "function", "the function's binary, in the bin directory: another build, such as an earlier commit's, for a before and after")
 )
 
@@ -305,6 +306,19 @@ func (w *watching) world(ctx context.Context) (world, error) {
 	return out, nil
 }
 
+// versions returns the resource versions of the claims and XRs, by kind
+// and name.
+func (w world) versions() map[string]string {
+	out := make(map[string]string, len(w.claims)+len(w.xrs))
+	for k, c := range w.claims {
+		out["claim "+k] = c.GetResourceVersion()
+	}
+	for k, xr := range w.xrs {
+		out["xr "+k] = xr.GetResourceVersion()
+	}
+	return out
+}
+
 // available reports whether a claim is KeyAvailable and its Key and Alias
 // are Ready.
 func (w world) available(k string) bool {
@@ -528,7 +542,9 @@ func eventsSince(ctx context.Context, since time.Time) (map[string]int32, error)
 
 // runPhase acts on every claim (eight at a time, as fast as the API server
 // takes them) and waits until each is done, reading the cache every
-// second. It returns each claim's time from its action to done, sorted.
+// second, and then until every claim is done in one reading and the claims
+// and XRs have not changed for -scale-settle (phaseEnd). It returns each
+// claim's time from its action to done (first seen), sorted.
 func runPhase(ctx context.Context, w *watching, claims []scaleClaim, act func(scaleClaim) error, done func(world, string) bool) ([]time.Duration, int, error) {
 	var mu sync.Mutex
 	acted := map[string]time.Time{}
@@ -559,6 +575,7 @@ func runPhase(ctx context.Context, w *watching, claims []scaleClaim, act func(sc
 		}
 	}()
 	finished := map[string]time.Duration{}
+	end := phaseEnd{quiet: *scaleSettle}
 	deadline := time.Now().Add(*scaleTimeout)
 	for {
 		select {
@@ -581,10 +598,14 @@ func runPhase(ctx context.Context, w *watching, claims []scaleClaim, act func(sc
 			}
 		}
 		mu.Unlock()
-		if len(finished) == len(claims) {
+		allDone := len(finished) == len(claims) && !slices.ContainsFunc(claims, func(c scaleClaim) bool { return !done(wld, c.key()) })
+		if end.over(now, allDone, wld.versions()) {
 			break
 		}
 		if now.After(deadline) {
+			if len(finished) == len(claims) {
+				return nil, len(claims), fmt.Errorf("every claim was done once, but after %s a claim is no longer done or the claims and XRs still change", *scaleTimeout)
+			}
 			return nil, len(claims) - len(finished), fmt.Errorf("%d of %d claims not done after %s", len(claims)-len(finished), len(claims), *scaleTimeout)
 		}
 	}
