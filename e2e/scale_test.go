@@ -464,6 +464,10 @@ func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *m
 	}
 	for _, ph := range phases {
 		mem.reset()
+		eventsBefore, err := readEvents(ctx)
+		if err != nil {
+			return res, err
+		}
 		before, err := readCounters(ctx, pids)
 		if err != nil {
 			return res, err
@@ -491,9 +495,11 @@ func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *m
 			}
 		}
 		p.Calls, p.Writes, p.PeakRSS = after.calls-before.calls, after.writes-before.writes, mem.reset()
-		if p.Events, err = eventsSince(ctx, before.at); err != nil {
+		eventsAfter, err := readEvents(ctx)
+		if err != nil {
 			return res, err
 		}
+		p.Events = eventsBetween(eventsBefore, eventsAfter)
 		res.Phases = append(res.Phases, p)
 		report(res)
 		t.Logf("%s/%s: %s, %d not done, %.0f function calls, %d provider writes", r.name, ph.name, p.Wall.Round(time.Second), p.NotDone, p.Calls, p.Writes)
@@ -507,25 +513,21 @@ func (r scaleRun) measure(ctx context.Context, t *testing.T, w *watching, mem *m
 	return res, nil
 }
 
-// eventsSince counts the events last seen since a time, by the kind of
-// object, reason and message (its first line, without the object's name).
-func eventsSince(ctx context.Context, since time.Time) (map[string]int32, error) {
+// eventCount is an event's kind of object, reason and message (its first
+// line, without the object's name), and how many times it occurred.
+type eventCount struct {
+	key string
+	n   int32
+}
+
+// readEvents reads how many times each event has occurred so far.
+func readEvents(ctx context.Context) (map[types.UID]eventCount, error) {
 	l := &corev1.EventList{}
 	if err := kube.List(ctx, l); err != nil {
 		return nil, err
 	}
-	out := map[string]int32{}
+	out := make(map[types.UID]eventCount, len(l.Items))
 	for _, e := range l.Items {
-		last := e.LastTimestamp.Time
-		if e.Series != nil {
-			last = e.Series.LastObservedTime.Time
-		}
-		if last.IsZero() {
-			last = e.EventTime.Time
-		}
-		if last.Before(since) {
-			continue
-		}
 		msg, _, _ := strings.Cut(e.Message, "\n")
 		msg = strings.ReplaceAll(msg, e.InvolvedObject.Name, "<name>")
 		if len(msg) > 120 {
@@ -535,9 +537,22 @@ func eventsSince(ctx context.Context, since time.Time) (map[string]int32, error)
 		if e.Series != nil {
 			n = e.Series.Count
 		}
-		out[e.Type+" "+e.InvolvedObject.Kind+" "+e.Reason+": "+msg] += max(n, 1)
+		out[e.UID] = eventCount{key: e.Type + " " + e.InvolvedObject.Kind + " " + e.Reason + ": " + msg, n: max(n, 1)}
 	}
 	return out, nil
+}
+
+// eventsBetween counts the events that occurred between two readings, by
+// kind of object, reason and message: an event recorded again adds only
+// its new occurrences.
+func eventsBetween(before, after map[types.UID]eventCount) map[string]int32 {
+	out := map[string]int32{}
+	for uid, e := range after {
+		if d := e.n - before[uid].n; d > 0 {
+			out[e.key] += d
+		}
+	}
+	return out
 }
 
 // runPhase acts on every claim (eight at a time, as fast as the API server
