@@ -21,8 +21,8 @@ import (
 const maxInputs = 64
 
 // inputs remembers what the function read from each input it was given.
-// Every call of a Composition carries the same input, and decoding it is a
-// sixth of the function's own CPU for a typical claim (docs/performance.md),
+// Every call of a Composition carries the same input, and decoding it cost a
+// ninth of the function's own CPU for a typical claim (docs/performance.md),
 // so each distinct input is decoded once. Calls share the settings it gives,
 // maps and lists included, so nothing may change them. The zero value is
 // ready to use.
