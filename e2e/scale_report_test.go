@@ -86,7 +86,7 @@ func scaleReport(runs []runResult) string {
 		b.WriteString("\n")
 	}
 	for _, r := range runs {
-		fmt.Fprintf(&b, "## Events, %s (counts of those last seen in the phase)\n\n", r.Name)
+		fmt.Fprintf(&b, "## Events, %s (occurrences in each phase)\n\n", r.Name)
 		for _, p := range r.Phases {
 			for _, e := range slices.Sorted(maps.Keys(p.Events)) {
 				fmt.Fprintf(&b, "- %s: %d × %s\n", p.Name, p.Events[e], e)
