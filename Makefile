@@ -136,7 +136,7 @@ e2e-provider: $(CONTROL_PLANE) e2e-provider-binaries
 ## of steady state, an edit of each, deletion of all; then the same with the
 ## function replaced by its recorded answers (the floor). Per phase: wall
 ## time, time per claim, CPU of each process, API requests, function calls,
-## provider writes; the report goes to _output/scale/. About 70 minutes for 1,000.
+## provider writes; the report goes to _output/scale/. About an hour for 1,000.
 SCALE_N      ?= 1000
 SCALE_STEADY ?= 10m
 SCALE_FLAGS  ?=
