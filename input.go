@@ -1,9 +1,7 @@
 package main
 
 import (
-	"maps"
-	"math"
-	"slices"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,31 +70,17 @@ func writeJSONValue(b *strings.Builder, v *structpb.Value) {
 	case *structpb.Value_StringValue:
 		writeJSONString(b, k.StringValue)
 	case *structpb.Value_NumberValue:
-		// As encoding/json writes a float64: an integer in full, and
-		// e-07 as e-7.
-		f, format := k.NumberValue, byte('f')
-		if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-			format = 'e'
-		}
-		n := strconv.AppendFloat(make([]byte, 0, 24), f, format, -1, 64)
-		if l := len(n); format == 'e' && l >= 4 && n[l-4] == 'e' && n[l-3] == '-' && n[l-2] == '0' {
-			n = append(n[:l-2], n[l-1])
-		}
+		// NaN and the infinities, which JSON cannot hold, write nothing:
+		// the decoder then refuses the input.
+		n, _ := json.Marshal(k.NumberValue)
 		b.Write(n)
 	case *structpb.Value_BoolValue:
 		b.WriteString(strconv.FormatBool(k.BoolValue))
 	case *structpb.Value_StructValue:
-		f := k.StructValue.GetFields()
-		b.WriteByte('{')
-		for i, name := range slices.Sorted(maps.Keys(f)) {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, name)
-			b.WriteByte(':')
-			writeJSONValue(b, f[name])
-		}
-		b.WriteByte('}')
+		_ = writeJSONObject(b, k.StructValue.GetFields(), func(v *structpb.Value) error {
+			writeJSONValue(b, v)
+			return nil
+		})
 	case *structpb.Value_ListValue:
 		b.WriteByte('[')
 		for i, e := range k.ListValue.GetValues() {

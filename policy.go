@@ -209,25 +209,13 @@ func (d PolicyDocument) size() int {
 // map's keys in order, and a value that is neither a string nor a list of
 // strings through json.Marshal.
 func writeCondition(b *strings.Builder, c map[string]map[string]any) error {
-	b.WriteByte('{')
-	for i, op := range slices.Sorted(maps.Keys(c)) {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		writeJSONString(b, op)
-		b.WriteString(":")
-		if c[op] == nil {
+	return writeJSONObject(b, c, func(op map[string]any) error {
+		if op == nil {
 			b.WriteString("null")
-			continue
+			return nil
 		}
-		b.WriteByte('{')
-		for j, k := range slices.Sorted(maps.Keys(c[op])) {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, k)
-			b.WriteByte(':')
-			switch v := c[op][k].(type) {
+		return writeJSONObject(b, op, func(v any) error {
+			switch v := v.(type) {
 			case string:
 				writeJSONString(b, v)
 			case []string:
@@ -239,8 +227,24 @@ func writeCondition(b *strings.Builder, c map[string]map[string]any) error {
 				}
 				b.Write(j)
 			}
+			return nil
+		})
+	})
+}
+
+// writeJSONObject writes a map as a JSON object, as json.Marshal does: its
+// keys in order, each value written by write.
+func writeJSONObject[V any](b *strings.Builder, m map[string]V, write func(V) error) error {
+	b.WriteByte('{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		b.WriteByte('}')
+		writeJSONString(b, k)
+		b.WriteByte(':')
+		if err := write(m[k]); err != nil {
+			return err
+		}
 	}
 	b.WriteByte('}')
 	return nil
